@@ -1,0 +1,240 @@
+//! Real mail servers for the tests, each on 127.0.0.1 and stopped by its PID when its
+//! guard drops: aiosmtpd (from the project's `.venv`, see `scripts/install-test-deps`)
+//! and Postfix's `smtp-sink`.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wasmtime::error::Context;
+use wasmtime::{bail, Result};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// The Python that has aiosmtpd: `$SMTP_TEST_PYTHON`, else the project's `.venv`.
+pub fn python() -> PathBuf {
+    std::env::var_os("SMTP_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv").join("bin").join("python"))
+}
+
+/// Ends a child we started, by its PID, and reaps it.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// One message as aiosmtpd stored it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// `{"mail_from", "rcpt_tos", "mail_options", "rcpt_options"}`.
+    pub envelope: serde_json::Value,
+    /// The message bytes, byte-exact after dot-unstuffing.
+    pub bytes: Vec<u8>,
+}
+
+impl Stored {
+    /// The envelope recipients.
+    pub fn rcpt_tos(&self) -> Vec<String> {
+        self.envelope["rcpt_tos"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The envelope sender.
+    pub fn mail_from(&self) -> String {
+        self.envelope["mail_from"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// A running aiosmtpd (`host-test/servers/aiosmtpd_server.py`) that stores every
+/// message it accepts.
+pub struct Aiosmtpd {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    store: tempfile::TempDir,
+}
+
+impl Aiosmtpd {
+    /// Starts it with extra command-line options (see the script's `--help`).
+    pub fn start(args: &[&str]) -> Result<Aiosmtpd> {
+        let store = tempfile::tempdir()?;
+        let script = workspace_root().join("host-test/servers/aiosmtpd_server.py");
+        let py = python();
+        if !py.exists() {
+            bail!(
+                "no Python with aiosmtpd at {}: run scripts/install-test-deps (or set SMTP_TEST_PYTHON)",
+                py.display()
+            );
+        }
+        let mut child = Command::new(&py)
+            .arg(&script)
+            .arg("--store")
+            .arg(store.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", script.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let port = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .and_then(|p| u16::try_from(p).ok());
+        match port {
+            Some(port) => Ok(Aiosmtpd { child, port, store }),
+            None => {
+                stop(&mut child);
+                bail!("aiosmtpd did not report its port (got {line:?})")
+            }
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Every message stored so far, in order.
+    pub fn messages(&self) -> Vec<Stored> {
+        let mut names: Vec<_> = std::fs::read_dir(self.store.path())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|eml| {
+                let bytes = std::fs::read(&eml).ok()?;
+                let json = std::fs::read(eml.with_extension("json")).ok()?;
+                Some(Stored {
+                    envelope: serde_json::from_slice(&json).ok()?,
+                    bytes,
+                })
+            })
+            .collect()
+    }
+
+    /// Waits up to 5 s for at least `n` stored messages and returns them.
+    pub fn wait_messages(&self, n: usize) -> Vec<Stored> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = self.messages();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Aiosmtpd {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// A running Postfix `smtp-sink`: accepts and discards mail, with fault options.
+pub struct SmtpSink {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// Where Debian installs `smtp-sink`.
+pub fn smtp_sink_path() -> PathBuf {
+    ["/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("smtp-sink"))
+}
+
+/// A port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl SmtpSink {
+    /// Starts `smtp-sink [args] 127.0.0.1:PORT 64` (args such as `-r` or `-q rcpt`).
+    pub fn start(args: &[&str]) -> Result<SmtpSink> {
+        let port = free_port()?;
+        let mut cmd = Command::new(smtp_sink_path());
+        // As root, smtp-sink wants a user to drop to.
+        if std::env::var("USER").map(|u| u == "root").unwrap_or(false) || is_root() {
+            cmd.args(["-u", "nobody"]);
+        }
+        let mut child = cmd
+            .args(args)
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("64")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting smtp-sink (install postfix: scripts/install-test-deps)")?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
+                stop(&mut child);
+                bail!("smtp-sink did not start listening on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(SmtpSink { child, port })
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}

@@ -1,0 +1,257 @@
+//! WIT glue only: converts WIT values to core calls and core errors to WIT variants.
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+
+use crate::endpoint;
+use crate::error::{Refusal, SmtpError};
+use crate::protocol::data;
+use crate::protocol::reply::Reply;
+use crate::session::Session;
+use crate::transport::tcp::TcpTransport;
+
+wit_bindgen::generate!({ world: "smtp", path: "wit" });
+
+use exports::smtplib::smtp::client as wit;
+
+/// The port `connect` uses when none is given (smtplib's `SMTP_PORT`).
+const SMTP_PORT: u16 = 25;
+/// The timeout when the caller sets none.
+const DEFAULT_TIMEOUT_MS: u32 = 60_000;
+
+struct Component;
+
+impl wit::Guest for Component {
+    type Client = Client;
+}
+
+/// The `client` resource: one session, behind a `RefCell` because WIT methods take `&self`.
+struct Client {
+    session: RefCell<Session<TcpTransport>>,
+    options: wit::ClientOptions,
+}
+
+impl Client {
+    fn with<R>(&self, f: impl FnOnce(&mut Session<TcpTransport>) -> R) -> R {
+        f(&mut self.session.borrow_mut())
+    }
+
+    fn timeout_ns(&self) -> Result<u64, SmtpError> {
+        match self.options.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS) {
+            0 => Err(SmtpError::InvalidArgument(
+                "a timeout of 0 would make the socket non-blocking".into(),
+            )),
+            ms => Ok(u64::from(ms) * 1_000_000),
+        }
+    }
+
+    fn source(&self) -> Result<Option<(IpAddr, u16)>, SmtpError> {
+        let Some(src) = &self.options.source_address else {
+            return Ok(None);
+        };
+        let ip = src.ip.trim_start_matches('[').trim_end_matches(']');
+        let ip = ip.parse::<IpAddr>().map_err(|_| {
+            SmtpError::InvalidArgument(format!("source address {:?} is not an IP literal", src.ip))
+        })?;
+        Ok(Some((ip, src.port)))
+    }
+}
+
+fn message_bytes(msg: wit::Message) -> Result<Vec<u8>, SmtpError> {
+    match msg {
+        wit::Message::Text(text) => data::text_to_bytes(&text),
+        wit::Message::Bytes(bytes) => Ok(bytes),
+    }
+}
+
+impl wit::GuestClient for Client {
+    fn new(options: wit::ClientOptions) -> Self {
+        let hostname = options
+            .local_hostname
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string());
+        Client {
+            session: RefCell::new(Session::new(hostname)),
+            options,
+        }
+    }
+
+    fn connect(&self, host: String, port: Option<u16>) -> Result<wit::Reply, wit::SmtpError> {
+        let result = (|| {
+            let timeout = self.timeout_ns()?;
+            let source = self.source()?;
+            let target = endpoint::parse(&host, port, SMTP_PORT)?;
+            self.with(|s| {
+                s.close();
+                s.log()
+                    .note(&format!("connect: {host:?} port {}", target.port));
+                let conn = TcpTransport::connect(&target, source, timeout)?;
+                s.start(conn)
+            })
+        })();
+        result.map(reply_to_wit).map_err(error_to_wit)
+    }
+
+    fn set_debuglevel(&self, level: u8) {
+        self.with(|s| s.set_debuglevel(level));
+    }
+
+    fn helo(&self, name: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.helo(name.as_deref())))
+    }
+
+    fn ehlo(&self, name: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.ehlo(name.as_deref())))
+    }
+
+    fn ehlo_or_helo_if_needed(&self) -> Result<(), wit::SmtpError> {
+        self.with(|s| s.ehlo_or_helo_if_needed())
+            .map_err(error_to_wit)
+    }
+
+    fn has_extn(&self, name: String) -> bool {
+        self.with(|s| s.features().has(&name))
+    }
+
+    fn esmtp_features(&self) -> Vec<wit::Extension> {
+        self.with(|s| {
+            s.features()
+                .iter()
+                .map(|(name, params)| wit::Extension {
+                    name: name.to_string(),
+                    params: params.to_string(),
+                })
+                .collect()
+        })
+    }
+
+    fn does_esmtp(&self) -> bool {
+        self.with(|s| s.does_esmtp())
+    }
+
+    fn ehlo_resp(&self) -> Option<String> {
+        self.with(|s| s.ehlo_resp().map(str::to_string))
+    }
+
+    fn helo_resp(&self) -> Option<String> {
+        self.with(|s| s.helo_resp().map(str::to_string))
+    }
+
+    fn docmd(&self, cmd: String, args: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.docmd(&cmd, args.as_deref())))
+    }
+
+    fn noop(&self) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.docmd("NOOP", None)))
+    }
+
+    fn rset(&self) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.rset()))
+    }
+
+    fn help(&self, args: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.docmd("HELP", args.as_deref())))
+    }
+
+    fn verify(&self, address: String) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.docmd("VRFY", Some(&address))))
+    }
+
+    fn expn(&self, address: String) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.docmd("EXPN", Some(&address))))
+    }
+
+    fn mail(&self, sender: String, options: Vec<String>) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.mail(&sender, &options)))
+    }
+
+    fn rcpt(&self, recipient: String, options: Vec<String>) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.rcpt(&recipient, &options)))
+    }
+
+    fn data(&self, msg: wit::Message) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(message_bytes(msg).and_then(|bytes| self.with(|s| s.data(&bytes))))
+    }
+
+    fn sendmail(
+        &self,
+        from_addr: String,
+        to_addrs: Vec<String>,
+        msg: wit::Message,
+        mail_options: Vec<String>,
+        rcpt_options: Vec<String>,
+    ) -> Result<Vec<wit::Refusal>, wit::SmtpError> {
+        message_bytes(msg)
+            .and_then(|bytes| {
+                self.with(|s| {
+                    s.sendmail(&from_addr, &to_addrs, &bytes, &mail_options, &rcpt_options)
+                })
+            })
+            .map(|refused| refused.into_iter().map(refusal_to_wit).collect())
+            .map_err(error_to_wit)
+    }
+
+    fn quit(&self) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.quit()))
+    }
+
+    fn close(&self) {
+        self.with(|s| s.close());
+    }
+
+    fn is_connected(&self) -> bool {
+        self.with(|s| s.is_connected())
+    }
+}
+
+fn wrap(result: Result<Reply, SmtpError>) -> Result<wit::Reply, wit::SmtpError> {
+    result.map(reply_to_wit).map_err(error_to_wit)
+}
+
+fn reply_to_wit(r: Reply) -> wit::Reply {
+    wit::Reply {
+        code: r.code,
+        text: r.text,
+        enhanced_status: r.enhanced.map(|e| wit::EnhancedStatus {
+            class: e.class,
+            subject: e.subject,
+            detail: e.detail,
+        }),
+    }
+}
+
+fn refusal_to_wit(r: Refusal) -> wit::Refusal {
+    wit::Refusal {
+        recipient: r.recipient,
+        reply: reply_to_wit(r.reply),
+    }
+}
+
+fn error_to_wit(e: SmtpError) -> wit::SmtpError {
+    use wit::SmtpError as W;
+    match e {
+        SmtpError::ServerDisconnected(m) => W::ServerDisconnected(m),
+        SmtpError::Response(r) => W::Response(reply_to_wit(r)),
+        SmtpError::SenderRefused { sender, reply } => W::SenderRefused(wit::SenderRefusal {
+            sender,
+            reply: reply_to_wit(reply),
+        }),
+        SmtpError::RecipientsRefused(list) => {
+            W::RecipientsRefused(list.into_iter().map(refusal_to_wit).collect())
+        }
+        SmtpError::DataError(r) => W::DataError(reply_to_wit(r)),
+        SmtpError::ConnectError(r) => W::ConnectError(reply_to_wit(r)),
+        SmtpError::HeloError(r) => W::HeloError(reply_to_wit(r)),
+        SmtpError::NotSupported(m) => W::NotSupported(m),
+        SmtpError::AuthenticationError(r) => W::AuthenticationError(reply_to_wit(r)),
+        SmtpError::Timeout(m) => W::Timeout(m),
+        SmtpError::Tls(m) => W::Tls(m),
+        SmtpError::Io(m) => W::Io(m),
+        SmtpError::InvalidArgument(m) => W::InvalidArgument(m),
+        SmtpError::MalformedReply(m) => W::MalformedReply(m),
+        SmtpError::DeliveryUnknown(m) => W::DeliveryUnknown(m),
+    }
+}
+
+export!(Component);

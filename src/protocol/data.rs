@@ -1,0 +1,111 @@
+//! The message data of DATA: line-ending normalisation for text, dot-stuffing and the
+//! final `CRLF.CRLF`, each in one pass over the message.
+
+use crate::error::SmtpError;
+
+/// Text messages: refuses non-ASCII (smtplib encodes text as ASCII) and turns every
+/// lone CR and lone LF into CRLF.
+pub fn text_to_bytes(text: &str) -> Result<Vec<u8>, SmtpError> {
+    if !text.is_ascii() {
+        return Err(SmtpError::InvalidArgument(
+            "message text contains non-ASCII characters; send it as bytes".into(),
+        ));
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32 + 2);
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            _ => {
+                // Copy the run up to the next line end in one go.
+                let run = bytes
+                    .get(i..)
+                    .unwrap_or_default()
+                    .iter()
+                    .position(|&c| c == b'\r' || c == b'\n')
+                    .unwrap_or(bytes.len() - i);
+                out.extend_from_slice(bytes.get(i..i + run).unwrap_or_default());
+                i += run;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// What goes on the wire after DATA's 354: `msg` with a dot doubled at the start of
+/// every line (a line starts at the beginning and after every LF, as in smtplib), CRLF
+/// added unless it already ends with one, then `.CRLF`.
+pub fn encode_body(msg: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(msg.len() + msg.len() / 64 + 8);
+    let mut at_line_start = true;
+    let mut rest = msg;
+    while !rest.is_empty() {
+        if at_line_start && rest.first() == Some(&b'.') {
+            out.push(b'.');
+        }
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(lf) => {
+                let (line, tail) = rest.split_at(lf + 1);
+                out.extend_from_slice(line);
+                rest = tail;
+                at_line_start = true;
+            }
+            None => {
+                out.extend_from_slice(rest);
+                rest = &[];
+            }
+        }
+    }
+    if !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eols_become_crlf() {
+        assert_eq!(text_to_bytes("a\nb\rc\r\nd").unwrap(), b"a\r\nb\r\nc\r\nd");
+        assert_eq!(text_to_bytes("\r\r\n\n").unwrap(), b"\r\n\r\n\r\n");
+        assert_eq!(text_to_bytes("").unwrap(), b"");
+        assert!(matches!(
+            text_to_bytes("caf\u{e9}"),
+            Err(SmtpError::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn dots_are_stuffed_at_every_line_start() {
+        assert_eq!(
+            encode_body(b".a\r\n.\r\nb.c\r\n..d"),
+            b"..a\r\n..\r\nb.c\r\n...d\r\n.\r\n"
+        );
+        assert_eq!(encode_body(b"x\n.y"), b"x\n..y\r\n.\r\n");
+    }
+
+    #[test]
+    fn final_crlf_added_once() {
+        assert_eq!(encode_body(b""), b"\r\n.\r\n");
+        assert_eq!(encode_body(b"a\r\n"), b"a\r\n.\r\n");
+        assert_eq!(encode_body(b"a"), b"a\r\n.\r\n");
+        assert_eq!(encode_body(b"a\n"), b"a\n\r\n.\r\n");
+    }
+
+    #[test]
+    fn eight_bit_bytes_pass_through() {
+        assert_eq!(encode_body(b"\xe9\xff\x00"), b"\xe9\xff\x00\r\n.\r\n");
+    }
+}

@@ -1,0 +1,392 @@
+//! The SMTP session: connection state, EHLO/HELO bookkeeping and the rules of
+//! smtplib's methods. It talks to a [`Transport`] (a byte stream) and knows nothing of
+//! sockets or TLS; it never formats command bytes itself (see `protocol::command`).
+
+use crate::debug::DebugLog;
+use crate::error::{Refusal, SmtpError};
+use crate::protocol::command::{self, Charset};
+use crate::protocol::data;
+use crate::protocol::ehlo::Features;
+use crate::protocol::reply::{Reply, ReplyParser};
+
+/// A connected byte stream to the server.
+pub trait Transport {
+    /// Writes all of `data`. Callers hand over everything for one round trip at once, so
+    /// a transport can send it in as few writes as possible.
+    fn send(&mut self, data: &[u8]) -> Result<(), SmtpError>;
+    /// Reads at least one byte into `buf`, or returns `Ok(0)` at the end of the stream.
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, SmtpError>;
+}
+
+/// How much one `recv` may read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// One SMTP session over a transport `T`, like smtplib's `SMTP` object.
+pub struct Session<T: Transport> {
+    conn: Option<T>,
+    parser: ReplyParser,
+    local_hostname: String,
+    helo_resp: Option<String>,
+    ehlo_resp: Option<String>,
+    features: Features,
+    does_esmtp: bool,
+    /// The current mail transaction uses SMTPUTF8.
+    utf8: bool,
+    log: DebugLog,
+}
+
+impl<T: Transport> Session<T> {
+    /// An unconnected session that introduces itself as `local_hostname`.
+    pub fn new(local_hostname: String) -> Self {
+        Session {
+            conn: None,
+            parser: ReplyParser::new(),
+            local_hostname,
+            helo_resp: None,
+            ehlo_resp: None,
+            features: Features::default(),
+            does_esmtp: false,
+            utf8: false,
+            log: DebugLog::default(),
+        }
+    }
+
+    /// The debug transcript writer.
+    pub fn log(&self) -> &DebugLog {
+        &self.log
+    }
+
+    /// Sets the debug level (see [`DebugLog`]).
+    pub fn set_debuglevel(&mut self, level: u8) {
+        self.log.set_level(level);
+    }
+
+    /// Takes a freshly opened connection, forgets the previous session, and reads the
+    /// greeting. A greeting other than 220 closes the connection: `ConnectError`.
+    pub fn start(&mut self, conn: T) -> Result<Reply, SmtpError> {
+        self.close();
+        self.forget_helo();
+        self.conn = Some(conn);
+        let greeting = self.read_reply()?;
+        if greeting.code != 220 {
+            self.close();
+            return Err(SmtpError::ConnectError(greeting));
+        }
+        Ok(greeting)
+    }
+
+    /// Whether a connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Drops the connection without sending anything.
+    pub fn close(&mut self) {
+        if self.conn.take().is_some() {
+            self.log.note("connection closed");
+        }
+        self.parser.reset();
+        self.utf8 = false;
+    }
+
+    fn forget_helo(&mut self) {
+        self.helo_resp = None;
+        self.ehlo_resp = None;
+        self.features = Features::default();
+        self.does_esmtp = false;
+        self.utf8 = false;
+    }
+
+    fn charset(&self) -> Charset {
+        if self.utf8 {
+            Charset::Utf8
+        } else {
+            Charset::Ascii
+        }
+    }
+
+    /// Sends bytes; a failure closes the connection.
+    fn send(&mut self, bytes: &[u8]) -> Result<(), SmtpError> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(SmtpError::ServerDisconnected(
+                "not connected: call connect first".into(),
+            ));
+        };
+        self.log.sent(bytes);
+        let result = conn.send(bytes);
+        if let Err(e) = result {
+            self.close();
+            return Err(match e {
+                SmtpError::Io(m) => SmtpError::ServerDisconnected(format!("write failed: {m}")),
+                other => other,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads one complete reply; a failure closes the connection.
+    fn read_reply(&mut self) -> Result<Reply, SmtpError> {
+        let result = self.read_reply_inner();
+        match &result {
+            Ok(reply) => self.log.received(reply.code, &reply.text),
+            Err(_) => self.close(),
+        }
+        result
+    }
+
+    fn read_reply_inner(&mut self) -> Result<Reply, SmtpError> {
+        let mut buf = [0u8; READ_CHUNK];
+        loop {
+            if let Some(reply) = self.parser.next_reply()? {
+                return Ok(reply);
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return Err(SmtpError::ServerDisconnected(
+                    "not connected: call connect first".into(),
+                ));
+            };
+            match conn.recv(&mut buf) {
+                Ok(0) => {
+                    return Err(SmtpError::ServerDisconnected(
+                        "connection unexpectedly closed".into(),
+                    ))
+                }
+                Ok(n) => self.parser.feed(buf.get(..n).unwrap_or_default()),
+                Err(SmtpError::Io(m)) => {
+                    return Err(SmtpError::ServerDisconnected(format!(
+                        "connection unexpectedly closed: {m}"
+                    )))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends one encoded command line and reads its reply.
+    fn command(&mut self, line: &[u8]) -> Result<Reply, SmtpError> {
+        self.send(line)?;
+        self.read_reply()
+    }
+
+    /// smtplib's `docmd`: `cmd`, a space and `args` when given; returns the reply.
+    pub fn docmd(&mut self, cmd: &str, args: Option<&str>) -> Result<Reply, SmtpError> {
+        let line = command::line(cmd, args, self.charset())?;
+        self.command(&line)
+    }
+
+    fn hello_name<'a>(&'a self, name: Option<&'a str>) -> &'a str {
+        name.filter(|n| !n.is_empty())
+            .unwrap_or(self.local_hostname.as_str())
+    }
+
+    /// Sends HELO and records the reply.
+    pub fn helo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
+        let line = command::line("HELO", Some(self.hello_name(name)), Charset::Ascii)?;
+        let reply = self.command(&line)?;
+        self.helo_resp = Some(reply.text.clone());
+        Ok(reply)
+    }
+
+    /// Sends EHLO, records the reply and, when it is 250, the extensions.
+    pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
+        let line = command::line("EHLO", Some(self.hello_name(name)), Charset::Ascii)?;
+        self.features = Features::default();
+        self.does_esmtp = false;
+        let reply = self.command(&line)?;
+        self.ehlo_resp = Some(reply.text.clone());
+        if reply.code == 250 {
+            self.does_esmtp = true;
+            self.features = Features::parse(&reply.text);
+        }
+        Ok(reply)
+    }
+
+    /// EHLO, then HELO if EHLO is refused, unless either was answered already.
+    pub fn ehlo_or_helo_if_needed(&mut self) -> Result<(), SmtpError> {
+        if self.helo_resp.is_some() || self.ehlo_resp.is_some() {
+            return Ok(());
+        }
+        if self.ehlo(None)?.is_positive() {
+            return Ok(());
+        }
+        let reply = self.helo(None)?;
+        if !reply.is_positive() {
+            return Err(SmtpError::HeloError(reply));
+        }
+        Ok(())
+    }
+
+    /// The extensions of the last EHLO.
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
+    /// Whether the server answered EHLO with 250.
+    pub fn does_esmtp(&self) -> bool {
+        self.does_esmtp
+    }
+
+    /// The text of the last reply to EHLO.
+    pub fn ehlo_resp(&self) -> Option<&str> {
+        self.ehlo_resp.as_deref()
+    }
+
+    /// The text of the last reply to HELO.
+    pub fn helo_resp(&self) -> Option<&str> {
+        self.helo_resp.as_deref()
+    }
+
+    /// Sends RSET and ends any SMTPUTF8 transaction.
+    pub fn rset(&mut self) -> Result<Reply, SmtpError> {
+        self.utf8 = false;
+        self.docmd("RSET", None)
+    }
+
+    /// RSET after a failed transaction; its own failure is not the caller's concern.
+    fn rset_quietly(&mut self) {
+        if self.is_connected() {
+            let _ = self.rset();
+        }
+    }
+
+    /// Sends `MAIL FROM:<sender>` with the options (only when the server speaks ESMTP).
+    pub fn mail(&mut self, sender: &str, options: &[String]) -> Result<Reply, SmtpError> {
+        let wants_utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
+        if wants_utf8 && !self.features.has("smtputf8") {
+            return Err(SmtpError::NotSupported(
+                "SMTPUTF8 not supported by server".into(),
+            ));
+        }
+        let options = if self.does_esmtp { options } else { &[] };
+        let charset = if wants_utf8 && self.does_esmtp {
+            Charset::Utf8
+        } else {
+            Charset::Ascii
+        };
+        let line = command::mail_from(sender, options, charset)?;
+        self.utf8 = charset == Charset::Utf8;
+        self.command(&line)
+    }
+
+    /// Sends `RCPT TO:<recipient>` with the options (only when the server speaks ESMTP).
+    pub fn rcpt(&mut self, recipient: &str, options: &[String]) -> Result<Reply, SmtpError> {
+        let options = if self.does_esmtp { options } else { &[] };
+        let line = command::rcpt_to(recipient, options, self.charset())?;
+        self.command(&line)
+    }
+
+    /// Sends DATA and then `msg` (already in wire line endings), dot-stuffed and ended.
+    /// A reply other than 354 to DATA is a `DataError`. A connection lost after the
+    /// whole message went out and before its reply is `DeliveryUnknown`.
+    pub fn data(&mut self, msg: &[u8]) -> Result<Reply, SmtpError> {
+        let reply = self.docmd("DATA", None)?;
+        if reply.code != 354 {
+            return Err(SmtpError::DataError(reply));
+        }
+        let body = data::encode_body(msg);
+        self.send(&body)?;
+        self.utf8 = false;
+        self.read_reply().map_err(|e| match e {
+            SmtpError::ServerDisconnected(m) | SmtpError::Io(m) | SmtpError::Timeout(m) => {
+                SmtpError::DeliveryUnknown(format!(
+                    "the whole message was sent, then no reply came ({m}); it may have been delivered"
+                ))
+            }
+            other => other,
+        })
+    }
+
+    /// smtplib's `sendmail` for a message already in wire form (see
+    /// [`data::text_to_bytes`] for text). Returns the refused recipients.
+    pub fn sendmail(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: &[u8],
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<Vec<Refusal>, SmtpError> {
+        if to.is_empty() {
+            return Err(SmtpError::InvalidArgument("no recipients given".into()));
+        }
+        let wants_utf8 = mail_options
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case("smtputf8"));
+        let charset = if wants_utf8 {
+            Charset::Utf8
+        } else {
+            Charset::Ascii
+        };
+        // Refuse bad arguments before anything is sent.
+        command::check_arg("sender address", from, charset)?;
+        for addr in to {
+            command::check_arg("recipient address", addr, charset)?;
+        }
+        for opt in mail_options.iter().chain(rcpt_options) {
+            command::check_arg("ESMTP option", opt, charset)?;
+        }
+        self.ehlo_or_helo_if_needed()?;
+        let mut esmtp_opts = Vec::with_capacity(mail_options.len() + 1);
+        if self.does_esmtp && self.features.has("size") {
+            esmtp_opts.push(format!("SIZE={}", msg.len()));
+        }
+        esmtp_opts.extend(mail_options.iter().cloned());
+
+        let reply = self.mail(from, &esmtp_opts)?;
+        if reply.code != 250 {
+            self.end_failed_transaction(reply.code);
+            return Err(SmtpError::SenderRefused {
+                sender: from.to_string(),
+                reply,
+            });
+        }
+        let mut refused = Vec::new();
+        for addr in to {
+            let reply = self.rcpt(addr, rcpt_options)?;
+            let code = reply.code;
+            if code != 250 && code != 251 {
+                refused.push(Refusal {
+                    recipient: addr.clone(),
+                    reply,
+                });
+            }
+            if code == 421 {
+                self.close();
+                return Err(SmtpError::RecipientsRefused(refused));
+            }
+        }
+        if refused.len() == to.len() {
+            self.rset_quietly();
+            return Err(SmtpError::RecipientsRefused(refused));
+        }
+        match self.data(msg) {
+            Ok(reply) if reply.code == 250 => Ok(refused),
+            Ok(reply) => {
+                self.end_failed_transaction(reply.code);
+                Err(SmtpError::DataError(reply))
+            }
+            Err(SmtpError::DataError(reply)) => {
+                self.end_failed_transaction(reply.code);
+                Err(SmtpError::DataError(reply))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After a refused MAIL or data: close on 421, otherwise RSET.
+    fn end_failed_transaction(&mut self, code: u16) {
+        if code == 421 {
+            self.close();
+        } else {
+            self.rset_quietly();
+        }
+    }
+
+    /// Sends QUIT, forgets the EHLO state and closes.
+    pub fn quit(&mut self) -> Result<Reply, SmtpError> {
+        let result = self.docmd("QUIT", None);
+        self.forget_helo();
+        self.close();
+        result
+    }
+}

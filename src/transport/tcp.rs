@@ -1,0 +1,251 @@
+//! TCP through wasi:sockets: name lookup, an optional source address bound before
+//! connecting, and reads and writes that never wait longer than the timeout. Writes go
+//! out in as few stream writes as the host allows (at most 64 KiB each, as its
+//! `check-write` says), so one call to `send` costs one round trip.
+
+use std::net::IpAddr;
+
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
+use wasip2::sockets::instance_network::instance_network;
+use wasip2::sockets::ip_name_lookup::resolve_addresses;
+use wasip2::sockets::network::{
+    ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
+    Network,
+};
+use wasip2::sockets::tcp::TcpSocket;
+use wasip2::sockets::tcp_create_socket::create_tcp_socket;
+
+use super::wait::Deadline;
+use crate::endpoint::{Endpoint, Host};
+use crate::error::SmtpError;
+use crate::session::Transport;
+
+/// An open TCP connection. Fields drop in order: the streams before their socket.
+pub struct TcpTransport {
+    input: InputStream,
+    output: OutputStream,
+    _socket: TcpSocket,
+    timeout_ns: u64,
+}
+
+impl TcpTransport {
+    /// Looks up `endpoint`'s host, then tries each address in turn (binding `source`
+    /// first when given) until one connects. Each step is bounded by `timeout_ns`.
+    pub fn connect(
+        endpoint: &Endpoint,
+        source: Option<(IpAddr, u16)>,
+        timeout_ns: u64,
+    ) -> Result<TcpTransport, SmtpError> {
+        let network = instance_network();
+        let deadline = Deadline::after(timeout_ns);
+        let mut addrs = match &endpoint.host {
+            Host::Ip(ip) => vec![*ip],
+            Host::Name(name) => resolve(&network, name, deadline)?,
+        };
+        if let Some((src, _)) = source {
+            addrs.retain(|a| a.is_ipv4() == src.is_ipv4());
+            if addrs.is_empty() {
+                return Err(SmtpError::Io(format!(
+                    "no address of {} has the source address's family",
+                    describe(&endpoint.host)
+                )));
+            }
+        }
+        let mut last_error = SmtpError::Io(format!("{} has no address", describe(&endpoint.host)));
+        for addr in addrs {
+            match connect_one(&network, addr, endpoint.port, source, deadline) {
+                Ok((socket, input, output)) => {
+                    return Ok(TcpTransport {
+                        input,
+                        output,
+                        _socket: socket,
+                        timeout_ns,
+                    })
+                }
+                Err(e @ SmtpError::Timeout(_)) => return Err(e),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+}
+
+fn describe(host: &Host) -> String {
+    match host {
+        Host::Ip(ip) => ip.to_string(),
+        Host::Name(n) => n.clone(),
+    }
+}
+
+fn resolve(network: &Network, name: &str, deadline: Deadline) -> Result<Vec<IpAddr>, SmtpError> {
+    let stream = resolve_addresses(network, name).map_err(|e| lookup_error(name, e))?;
+    let mut out = Vec::new();
+    loop {
+        match stream.resolve_next_address() {
+            Ok(Some(addr)) => out.push(from_wasi(addr)),
+            Ok(None) => break,
+            Err(ErrorCode::WouldBlock) => {
+                if !deadline.wait(&stream.subscribe()) {
+                    return Err(SmtpError::Timeout(format!("looking up {name}")));
+                }
+            }
+            Err(e) => return Err(lookup_error(name, e)),
+        }
+    }
+    if out.is_empty() {
+        return Err(SmtpError::Io(format!("{name} has no address")));
+    }
+    Ok(out)
+}
+
+fn lookup_error(name: &str, e: ErrorCode) -> SmtpError {
+    SmtpError::Io(format!("cannot look up {name}: {}", explain(e)))
+}
+
+/// A socket error in words, with a hint where a host's policy is the likely cause.
+fn explain(e: ErrorCode) -> String {
+    match e {
+        ErrorCode::AccessDenied => "access denied by the host (a wasmtime host must allow TCP and name lookup: WasiCtxBuilder::allow_tcp(true), inherit_network(), allow_ip_name_lookup(true))".into(),
+        other => other.name().to_string(),
+    }
+}
+
+fn connect_one(
+    network: &Network,
+    ip: IpAddr,
+    port: u16,
+    source: Option<(IpAddr, u16)>,
+    deadline: Deadline,
+) -> Result<(TcpSocket, InputStream, OutputStream), SmtpError> {
+    let family = if ip.is_ipv4() {
+        IpAddressFamily::Ipv4
+    } else {
+        IpAddressFamily::Ipv6
+    };
+    let fail = |what: &str, e: ErrorCode| match e {
+        ErrorCode::Timeout => SmtpError::Timeout(format!("connecting to {ip} port {port}")),
+        e => SmtpError::Io(format!("{what} {ip} port {port}: {}", explain(e))),
+    };
+    let socket = create_tcp_socket(family).map_err(|e| fail("cannot open a socket for", e))?;
+    if let Some((src_ip, src_port)) = source {
+        socket
+            .start_bind(network, to_wasi(src_ip, src_port))
+            .map_err(|e| fail(&format!("cannot bind {src_ip} port {src_port} to reach"), e))?;
+        loop {
+            match socket.finish_bind() {
+                Ok(()) => break,
+                Err(ErrorCode::WouldBlock) => {
+                    if !deadline.wait(&socket.subscribe()) {
+                        return Err(SmtpError::Timeout(format!("binding {src_ip}")));
+                    }
+                }
+                Err(e) => {
+                    return Err(fail(
+                        &format!("cannot bind {src_ip} port {src_port} to reach"),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+    socket
+        .start_connect(network, to_wasi(ip, port))
+        .map_err(|e| fail("cannot connect to", e))?;
+    loop {
+        match socket.finish_connect() {
+            Ok((input, output)) => return Ok((socket, input, output)),
+            Err(ErrorCode::WouldBlock) => {
+                if !deadline.wait(&socket.subscribe()) {
+                    return Err(SmtpError::Timeout(format!(
+                        "connecting to {ip} port {port}"
+                    )));
+                }
+            }
+            Err(e) => return Err(fail("cannot connect to", e)),
+        }
+    }
+}
+
+fn to_wasi(ip: IpAddr, port: u16) -> IpSocketAddress {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                port,
+                address: (a, b, c, d),
+            })
+        }
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, e, f, g, h] = v6.segments();
+            IpSocketAddress::Ipv6(Ipv6SocketAddress {
+                port,
+                flow_info: 0,
+                address: (a, b, c, d, e, f, g, h),
+                scope_id: 0,
+            })
+        }
+    }
+}
+
+fn from_wasi(addr: IpAddress) -> IpAddr {
+    match addr {
+        IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
+    }
+}
+
+fn stream_error(e: StreamError) -> SmtpError {
+    match e {
+        StreamError::Closed => SmtpError::Io("connection closed by the server".into()),
+        StreamError::LastOperationFailed(err) => SmtpError::Io(err.to_debug_string()),
+    }
+}
+
+impl Transport for TcpTransport {
+    fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
+        let mut rest = data;
+        let mut deadline = Deadline::after(self.timeout_ns);
+        while !rest.is_empty() {
+            let permitted = self.output.check_write().map_err(stream_error)?;
+            if permitted == 0 {
+                if !deadline.wait(&self.output.subscribe()) {
+                    return Err(SmtpError::Timeout(
+                        "the server stopped reading what we send".into(),
+                    ));
+                }
+                continue;
+            }
+            let n = usize::try_from(permitted)
+                .unwrap_or(usize::MAX)
+                .min(rest.len());
+            let (chunk, tail) = rest.split_at(n);
+            self.output.write(chunk).map_err(stream_error)?;
+            rest = tail;
+            deadline = Deadline::after(self.timeout_ns);
+        }
+        self.output.flush().map_err(stream_error)
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, SmtpError> {
+        let deadline = Deadline::after(self.timeout_ns);
+        let max = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        loop {
+            match self.input.read(max) {
+                Ok(bytes) if bytes.is_empty() => {
+                    if !deadline.wait(&self.input.subscribe()) {
+                        return Err(SmtpError::Timeout("no reply from the server".into()));
+                    }
+                }
+                Ok(bytes) => {
+                    let n = bytes.len().min(buf.len());
+                    if let (Some(dst), Some(src)) = (buf.get_mut(..n), bytes.get(..n)) {
+                        dst.copy_from_slice(src);
+                    }
+                    return Ok(n);
+                }
+                Err(StreamError::Closed) => return Ok(0),
+                Err(e) => return Err(stream_error(e)),
+            }
+        }
+    }
+}
