@@ -107,7 +107,7 @@ mod tests {
         assert_eq!(f.get("size"), Some("10240000"));
         assert_eq!(f.size_limit(), Some(10_240_000));
         assert_eq!(f.get("auth"), Some(" PLAIN LOGIN PLAIN LOGIN"));
-        assert_eq!(f.iter().count(), 12);
+        assert_eq!(f.iter().count(), 11);
         assert_eq!(f.iter().next(), Some(("pipelining", "")));
     }
 
