@@ -4,7 +4,10 @@
 //! and tests natively. The transport (wasi:sockets) and the WIT glue (`component`) exist
 //! only on `wasm32`.
 // A panic in the component is a trap that kills the host's instance: none in non-test code.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod debug;
 pub mod endpoint;

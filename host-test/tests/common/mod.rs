@@ -8,12 +8,15 @@ pub fn client() -> Client {
     client_with(ClientOptions::default())
 }
 
-/// A new client with `options`.
+/// A new client with `options`, debug level 1 so that [`Client::transcript`] shows
+/// every line sent and received.
 pub fn client_with(options: ClientOptions) -> Client {
-    SmtpHost::shared()
+    let mut c = SmtpHost::shared()
         .expect("load the component")
         .client(&options, Stderr::Capture)
-        .expect("instantiate the component")
+        .expect("instantiate the component");
+    c.set_debuglevel(1).expect("no trap");
+    c
 }
 
 /// Splits `host:port` for `connect`.
