@@ -3,7 +3,7 @@
 //! and Postfix's `smtp-sink`.
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -172,7 +172,9 @@ impl Drop for Aiosmtpd {
 /// A running Postfix `smtp-sink`: accepts and discards mail, with fault options.
 pub struct SmtpSink {
     child: Child,
-    /// Its port on 127.0.0.1.
+    /// The loopback address it listens on.
+    pub ip: IpAddr,
+    /// Its port.
     pub port: u16,
 }
 
@@ -187,13 +189,27 @@ pub fn smtp_sink_path() -> PathBuf {
 
 /// A port on 127.0.0.1 that nothing listens on right now.
 pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    free_port_on(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// A port on loopback address `ip` that nothing listens on right now.
+pub fn free_port_on(ip: IpAddr) -> Result<u16> {
+    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
 impl SmtpSink {
     /// Starts `smtp-sink [args] 127.0.0.1:PORT 64` (args such as `-r` or `-q rcpt`).
     pub fn start(args: &[&str]) -> Result<SmtpSink> {
-        let port = free_port()?;
+        SmtpSink::start_on(IpAddr::from([127, 0, 0, 1]), args)
+    }
+
+    /// Starts it on the loopback address `ip` (`127.0.0.1` or `::1`).
+    pub fn start_on(ip: IpAddr, args: &[&str]) -> Result<SmtpSink> {
+        let port = free_port_on(ip)?;
+        let listen = match ip {
+            IpAddr::V4(v4) => format!("{v4}:{port}"),
+            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        };
         let mut cmd = Command::new(smtp_sink_path());
         // As root, smtp-sink wants a user to drop to.
         if std::env::var("USER").map(|u| u == "root").unwrap_or(false) || is_root() {
@@ -201,7 +217,7 @@ impl SmtpSink {
         }
         let mut child = cmd
             .args(args)
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(&listen)
             .arg("64")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -209,19 +225,22 @@ impl SmtpSink {
             .spawn()
             .context("starting smtp-sink (install postfix: scripts/install-test-deps)")?;
         let deadline = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect((ip, port)).is_err() {
             if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
                 stop(&mut child);
                 bail!("smtp-sink did not start listening on port {port}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        Ok(SmtpSink { child, port })
+        Ok(SmtpSink { child, ip, port })
     }
 
-    /// `127.0.0.1:PORT`.
+    /// `127.0.0.1:PORT` or `[::1]:PORT`.
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        match self.ip {
+            IpAddr::V4(v4) => format!("{v4}:{}", self.port),
+            IpAddr::V6(v6) => format!("[{v6}]:{}", self.port),
+        }
     }
 }
 

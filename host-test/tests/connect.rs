@@ -1,0 +1,152 @@
+//! Connecting: names and IP literals, ports, refused connections, the timeout and the
+//! source address.
+
+mod common;
+use std::io::{Read, Write};
+use std::net::{IpAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use common::*;
+use host_test::servers::{free_port, Aiosmtpd, SmtpSink};
+use host_test::{ClientOptions, SourceAddress};
+
+#[test]
+fn host_and_port_forms() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let port = server.port;
+    for (host, p) in [
+        (format!("127.0.0.1:{port}"), None),
+        ("127.0.0.1".to_string(), Some(port)),
+        (format!("localhost:{port}"), None),
+        (format!("[127.0.0.1]:{port}"), None),
+    ] {
+        let mut c = client();
+        let greeting = c
+            .connect(&host, p)
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{host}: {e:?}"));
+        assert_eq!(greeting.code, 220, "{host}");
+        c.quit().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn ipv6_literal() {
+    let sink = SmtpSink::start_on("::1".parse().unwrap(), &[]).unwrap();
+    let mut c = client();
+    assert_eq!(
+        c.connect("::1", Some(sink.port)).unwrap().unwrap().code,
+        220
+    );
+    c.sendmail("a@b.c", &strings(&["d@e.f"]), &text("v6"), &[], &[])
+        .unwrap()
+        .unwrap();
+    let mut c = client();
+    assert_eq!(c.connect(&sink.addr(), None).unwrap().unwrap().code, 220);
+}
+
+#[test]
+fn refused_and_unresolvable_are_io_errors() {
+    let mut c = client();
+    let port = free_port().unwrap();
+    let err = c.connect("127.0.0.1", Some(port)).unwrap().unwrap_err();
+    assert_eq!(err.kind(), "io", "{err:?}");
+    let err = c
+        .connect("no-such-host.invalid", Some(25))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), "io", "{err:?}");
+    assert!(!c.is_connected().unwrap());
+}
+
+#[test]
+fn bad_hosts_and_options_are_invalid_arguments() {
+    let mut c = client();
+    for host in ["mx\r\n.example", "mx:notaport", "[::1", "a b"] {
+        assert_eq!(
+            c.connect(host, None).unwrap().unwrap_err().kind(),
+            "invalid-argument",
+            "{host}"
+        );
+    }
+    let mut c = client_with(ClientOptions {
+        timeout_ms: Some(0),
+        ..Default::default()
+    });
+    assert_eq!(
+        c.connect("127.0.0.1", Some(25))
+            .unwrap()
+            .unwrap_err()
+            .kind(),
+        "invalid-argument"
+    );
+    let mut c = client_with(ClientOptions {
+        source_address: Some(SourceAddress {
+            ip: "not-an-ip".into(),
+            port: 0,
+        }),
+        ..Default::default()
+    });
+    assert_eq!(
+        c.connect("127.0.0.1", Some(25))
+            .unwrap()
+            .unwrap_err()
+            .kind(),
+        "invalid-argument"
+    );
+}
+
+/// A peer that accepts and then never says a word: the greeting must time out.
+#[test]
+fn silent_peer_times_out_within_the_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(stream);
+    });
+    let mut c = client_with(ClientOptions {
+        timeout_ms: Some(300),
+        ..Default::default()
+    });
+    let start = Instant::now();
+    let err = c.connect("127.0.0.1", Some(port)).unwrap().unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.kind(), "timeout", "{err:?}");
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert!(!c.is_connected().unwrap());
+    c.close().unwrap();
+    holder.join().unwrap();
+}
+
+/// The source address is bound before connecting: the peer sees it.
+#[test]
+fn source_address_is_bound() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, addr) = listener.accept().unwrap();
+        stream.write_all(b"220 hello\r\n").unwrap();
+        let mut buf = [0u8; 64];
+        let _ = stream.read(&mut buf);
+        addr
+    });
+    let mut c = client_with(ClientOptions {
+        source_address: Some(SourceAddress {
+            ip: "127.0.0.2".into(),
+            port: 0,
+        }),
+        ..Default::default()
+    });
+    assert_eq!(
+        c.connect("127.0.0.1", Some(port)).unwrap().unwrap().code,
+        220
+    );
+    c.close().unwrap();
+    let seen = peer.join().unwrap();
+    assert_eq!(seen.ip(), "127.0.0.2".parse::<IpAddr>().unwrap());
+}
