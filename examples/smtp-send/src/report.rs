@@ -1,0 +1,320 @@
+//! What a run came to, and how it is shown: one JSON object (`--json`) or text.
+
+use std::io::Write;
+
+use host_test::{Refusal, Reply, SmtpError};
+use serde_json::{json, Map, Value};
+
+use crate::demo_server::Received;
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The component answered with an SMTP error (exit status 1).
+    Smtp(SmtpError),
+    /// The host failed: bad usage, an unreadable message, a component that cannot be
+    /// loaded, or a trap (exit status 2).
+    Host(String),
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct Outcome {
+    /// How many messages the server accepted.
+    pub sent: u32,
+    /// The refusals of the last message, or what went wrong.
+    pub result: Result<Vec<Refusal>, Failure>,
+    /// In demo mode, what the embedded server received.
+    pub received: Option<Vec<Received>>,
+}
+
+impl Outcome {
+    /// A host failure after `sent` accepted messages.
+    pub fn host(sent: u32, message: impl Into<String>) -> Outcome {
+        Outcome {
+            sent,
+            result: Err(Failure::Host(message.into())),
+            received: None,
+        }
+    }
+
+    /// The process exit status: 0 when every message was accepted, 1 on an SMTP error,
+    /// 2 on a host failure.
+    pub fn exit_code(&self) -> u8 {
+        match self.result {
+            Ok(_) => 0,
+            Err(Failure::Smtp(_)) => 1,
+            Err(Failure::Host(_)) => 2,
+        }
+    }
+
+    /// The `--json` object.
+    pub fn to_json(&self) -> Value {
+        let mut top = Map::new();
+        match &self.result {
+            Ok(refused) => {
+                top.insert("ok".into(), Value::Bool(true));
+                top.insert(
+                    "refused".into(),
+                    refused.iter().map(refusal_json).collect::<Value>(),
+                );
+            }
+            Err(failure) => {
+                top.insert("ok".into(), Value::Bool(false));
+                top.insert("error".into(), failure_json(failure));
+            }
+        }
+        top.insert("sent".into(), json!(self.sent));
+        if let Some(received) = &self.received {
+            let list = received
+                .iter()
+                .map(|r| {
+                    json!({
+                        "mail_from": r.mail_from,
+                        "rcpt_tos": r.rcpt_tos,
+                        "data": String::from_utf8_lossy(&r.data),
+                    })
+                })
+                .collect::<Value>();
+            top.insert("received".into(), list);
+        }
+        Value::Object(top)
+    }
+
+    /// Prints the outcome: the JSON object alone on stdout, or text (the summary and
+    /// what the demo server received on stdout, errors on stderr).
+    pub fn print(&self, as_json: bool) {
+        if as_json {
+            println!("{}", self.to_json());
+            return;
+        }
+        let mut out = String::new();
+        let mut err = String::new();
+        match &self.result {
+            Ok(refused) => {
+                out.push_str(&format!("sent {} message(s)\n", self.sent));
+                for r in refused {
+                    out.push_str(&format!(
+                        "refused {}: {}\n",
+                        r.recipient,
+                        reply_text(&r.reply)
+                    ));
+                }
+            }
+            Err(failure) => {
+                err.push_str(&failure_text(failure));
+                if self.sent > 0 {
+                    err.push_str(&format!(
+                        "smtp-send: {} message(s) were sent before the error\n",
+                        self.sent
+                    ));
+                }
+            }
+        }
+        if let Some(received) = &self.received {
+            out.push_str("=== the server received:\n");
+            if received.is_empty() {
+                out.push_str("(nothing)\n");
+            }
+            for (i, r) in received.iter().enumerate() {
+                out.push_str(&format!(
+                    "--- message {}\nMAIL FROM:<{}>\n",
+                    i + 1,
+                    r.mail_from
+                ));
+                for to in &r.rcpt_tos {
+                    out.push_str(&format!("RCPT TO:<{to}>\n"));
+                }
+                out.push('\n');
+                out.push_str(&String::from_utf8_lossy(&r.data));
+                if !r.data.ends_with(b"\n") {
+                    out.push('\n');
+                }
+            }
+        }
+        // Errors go first, so that they come before the demo output in a shared terminal.
+        let _ = std::io::stderr().write_all(err.as_bytes());
+        let _ = std::io::stdout().write_all(out.as_bytes());
+    }
+}
+
+/// `{"recipient", "code", "text"[, "enhanced_status"]}`.
+fn refusal_json(r: &Refusal) -> Value {
+    let mut map = Map::new();
+    map.insert("recipient".into(), json!(r.recipient));
+    reply_fields(&mut map, &r.reply);
+    Value::Object(map)
+}
+
+/// Adds `code`, `text` and, when the server sent one, `enhanced_status` (as `"5.1.1"`).
+fn reply_fields(map: &mut Map<String, Value>, reply: &Reply) {
+    map.insert("code".into(), json!(reply.code));
+    map.insert("text".into(), json!(reply.text));
+    if let Some(e) = &reply.enhanced_status {
+        map.insert(
+            "enhanced_status".into(),
+            json!(format!("{}.{}.{}", e.class, e.subject, e.detail)),
+        );
+    }
+}
+
+/// The `error` object: `kind` and the fields of its case.
+fn failure_json(failure: &Failure) -> Value {
+    let mut map = Map::new();
+    match failure {
+        Failure::Host(message) => {
+            map.insert("kind".into(), json!("host"));
+            map.insert("message".into(), json!(message));
+        }
+        Failure::Smtp(e) => {
+            map.insert("kind".into(), json!(e.kind()));
+            match e {
+                SmtpError::ServerDisconnected(m)
+                | SmtpError::NotSupported(m)
+                | SmtpError::Timeout(m)
+                | SmtpError::Tls(m)
+                | SmtpError::Io(m)
+                | SmtpError::InvalidArgument(m)
+                | SmtpError::MalformedReply(m)
+                | SmtpError::DeliveryUnknown(m) => {
+                    map.insert("message".into(), json!(m));
+                }
+                SmtpError::Response(r)
+                | SmtpError::DataError(r)
+                | SmtpError::ConnectError(r)
+                | SmtpError::HeloError(r)
+                | SmtpError::AuthenticationError(r) => reply_fields(&mut map, r),
+                SmtpError::SenderRefused(s) => {
+                    map.insert("sender".into(), json!(s.sender));
+                    reply_fields(&mut map, &s.reply);
+                }
+                SmtpError::RecipientsRefused(list) => {
+                    map.insert(
+                        "recipients".into(),
+                        list.iter().map(refusal_json).collect::<Value>(),
+                    );
+                }
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// A reply as `550 5.1.1 text`, continuation lines indented.
+fn reply_text(reply: &Reply) -> String {
+    format!("{} {}", reply.code, reply.text.replace('\n', "\n    "))
+}
+
+/// The error for stderr: `smtp-send: error: KIND: fields`, one line per refusal.
+fn failure_text(failure: &Failure) -> String {
+    let e = match failure {
+        Failure::Host(message) => return format!("smtp-send: error: host: {message}\n"),
+        Failure::Smtp(e) => e,
+    };
+    let detail = match e {
+        SmtpError::ServerDisconnected(m)
+        | SmtpError::NotSupported(m)
+        | SmtpError::Timeout(m)
+        | SmtpError::Tls(m)
+        | SmtpError::Io(m)
+        | SmtpError::InvalidArgument(m)
+        | SmtpError::MalformedReply(m)
+        | SmtpError::DeliveryUnknown(m) => m.clone(),
+        SmtpError::Response(r)
+        | SmtpError::DataError(r)
+        | SmtpError::ConnectError(r)
+        | SmtpError::HeloError(r)
+        | SmtpError::AuthenticationError(r) => reply_text(r),
+        SmtpError::SenderRefused(s) => format!("sender {}: {}", s.sender, reply_text(&s.reply)),
+        SmtpError::RecipientsRefused(list) => list
+            .iter()
+            .map(|r| format!("\n  refused {}: {}", r.recipient, reply_text(&r.reply)))
+            .collect(),
+    };
+    let sep = if detail.starts_with('\n') { "" } else { ": " };
+    format!("smtp-send: error: {}{sep}{detail}\n", e.kind())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host_test::{EnhancedStatus, SenderRefusal};
+
+    fn reply(code: u16, text: &str, enhanced: bool) -> Reply {
+        Reply {
+            code,
+            text: text.into(),
+            enhanced_status: enhanced.then_some(EnhancedStatus {
+                class: 5,
+                subject: 1,
+                detail: 1,
+            }),
+        }
+    }
+
+    fn outcome(result: Result<Vec<Refusal>, Failure>, sent: u32) -> Outcome {
+        Outcome {
+            sent,
+            result,
+            received: None,
+        }
+    }
+
+    #[test]
+    fn success_json() {
+        let refused = vec![Refusal {
+            recipient: "r@x".into(),
+            reply: reply(550, "5.1.1 no", true),
+        }];
+        let o = outcome(Ok(refused), 2);
+        assert_eq!(o.exit_code(), 0);
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": true, "sent": 2, "refused": [
+                {"recipient": "r@x", "code": 550, "text": "5.1.1 no", "enhanced_status": "5.1.1"}
+            ]})
+        );
+    }
+
+    #[test]
+    fn error_json() {
+        let o = outcome(
+            Err(Failure::Smtp(SmtpError::SenderRefused(SenderRefusal {
+                sender: "s@x".into(),
+                reply: reply(553, "no", false),
+            }))),
+            1,
+        );
+        assert_eq!(o.exit_code(), 1);
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": false, "sent": 1, "error":
+                {"kind": "sender-refused", "sender": "s@x", "code": 553, "text": "no"}})
+        );
+        let o = outcome(Err(Failure::Smtp(SmtpError::Io("refused".into()))), 0);
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": false, "sent": 0, "error": {"kind": "io", "message": "refused"}})
+        );
+        let o = Outcome::host(0, "trap");
+        assert_eq!(o.exit_code(), 2);
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": false, "sent": 0, "error": {"kind": "host", "message": "trap"}})
+        );
+    }
+
+    #[test]
+    fn error_text() {
+        let e = Failure::Smtp(SmtpError::RecipientsRefused(vec![Refusal {
+            recipient: "r@x".into(),
+            reply: reply(550, "5.1.1 no\nreally", true),
+        }]));
+        assert_eq!(
+            failure_text(&e),
+            "smtp-send: error: recipients-refused\n  refused r@x: 550 5.1.1 no\n    really\n"
+        );
+        let e = Failure::Smtp(SmtpError::DataError(reply(554, "bad", false)));
+        assert_eq!(failure_text(&e), "smtp-send: error: data-error: 554 bad\n");
+    }
+}
