@@ -3,11 +3,13 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 
-use crate::endpoint;
+use crate::endpoint::{self, Host};
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::data;
 use crate::protocol::reply::Reply;
 use crate::session::Session;
+use crate::tls::Stream;
+use crate::tls_config::{self, TlsSettings};
 use crate::transport::tcp::TcpTransport;
 
 wit_bindgen::generate!({ world: "smtp", path: "wit" });
@@ -16,6 +18,8 @@ use exports::smtplib::smtp::client as wit;
 
 /// The port `connect` uses when none is given (smtplib's `SMTP_PORT`).
 const SMTP_PORT: u16 = 25;
+/// The port `connect-tls` uses when none is given (smtplib's `SMTP_SSL_PORT`).
+const SMTP_SSL_PORT: u16 = 465;
 /// The timeout when the caller sets none.
 const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 
@@ -25,15 +29,42 @@ impl wit::Guest for Component {
     type Client = Client;
 }
 
+/// The session type: SMTP over plain or TLS TCP.
+type SmtpSession = Session<Stream<TcpTransport>>;
+
 /// The `client` resource: one session, behind a `RefCell` because WIT methods take `&self`.
 struct Client {
-    session: RefCell<Session<TcpTransport>>,
+    session: RefCell<SmtpSession>,
     options: wit::ClientOptions,
+    /// The host of the last `connect`: the default TLS server name.
+    host: RefCell<String>,
 }
 
 impl Client {
-    fn with<R>(&self, f: impl FnOnce(&mut Session<TcpTransport>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut SmtpSession) -> R) -> R {
         f(&mut self.session.borrow_mut())
+    }
+
+    /// Opens the TCP connection for `connect` and `connect-tls`.
+    fn open(
+        &self,
+        host: &str,
+        port: Option<u16>,
+        default_port: u16,
+    ) -> Result<TcpTransport, SmtpError> {
+        let timeout = self.timeout_ns()?;
+        let source = self.source()?;
+        let target = endpoint::parse(host, port, default_port)?;
+        *self.host.borrow_mut() = match &target.host {
+            Host::Ip(ip) => ip.to_string(),
+            Host::Name(name) => name.clone(),
+        };
+        self.with(|s| {
+            s.close();
+            s.log()
+                .note(&format!("connect: {host:?} port {}", target.port));
+        });
+        TcpTransport::connect(&target, source, timeout)
     }
 
     fn timeout_ns(&self) -> Result<u64, SmtpError> {
@@ -57,6 +88,16 @@ impl Client {
     }
 }
 
+fn tls_settings(c: wit::TlsConfig) -> TlsSettings {
+    TlsSettings {
+        server_name: c.server_name,
+        extra_roots_pem: c.extra_roots_pem,
+        client_cert_pem: c.client_cert_pem,
+        client_key_pem: c.client_key_pem,
+        unsafe_accept_invalid_certs: c.unsafe_accept_invalid_certs,
+    }
+}
+
 fn message_bytes(msg: wit::Message) -> Result<Vec<u8>, SmtpError> {
     match msg {
         wit::Message::Text(text) => data::text_to_bytes(&text),
@@ -74,23 +115,52 @@ impl wit::GuestClient for Client {
         Client {
             session: RefCell::new(Session::new(hostname)),
             options,
+            host: RefCell::new(String::new()),
         }
     }
 
     fn connect(&self, host: String, port: Option<u16>) -> Result<wit::Reply, wit::SmtpError> {
+        let result = self
+            .open(&host, port, SMTP_PORT)
+            .and_then(|tcp| self.with(|s| s.start(Stream::Plain(tcp))));
+        wrap(result)
+    }
+
+    fn connect_tls(
+        &self,
+        host: String,
+        port: Option<u16>,
+        config: wit::TlsConfig,
+    ) -> Result<wit::Reply, wit::SmtpError> {
         let result = (|| {
-            let timeout = self.timeout_ns()?;
-            let source = self.source()?;
-            let target = endpoint::parse(&host, port, SMTP_PORT)?;
+            let tcp = self.open(&host, port, SMTP_SSL_PORT)?;
+            let setup = tls_config::build(&tls_settings(config), &self.host.borrow())?;
+            let stream = Stream::Plain(tcp).start_tls(setup)?;
             self.with(|s| {
-                s.close();
-                s.log()
-                    .note(&format!("connect: {host:?} port {}", target.port));
-                let conn = TcpTransport::connect(&target, source, timeout)?;
-                s.start(conn)
+                s.log().note("TLS established");
+                s.start(stream)
             })
         })();
-        result.map(reply_to_wit).map_err(error_to_wit)
+        wrap(result)
+    }
+
+    fn starttls(&self, config: wit::TlsConfig) -> Result<wit::Reply, wit::SmtpError> {
+        let result = (|| {
+            // Refuse unusable settings before anything is sent.
+            let setup = tls_config::build(&tls_settings(config), &self.host.borrow())?;
+            self.with(|s| {
+                let (reply, conn) = s.starttls_begin()?;
+                let tls = conn.start_tls(setup)?;
+                s.log().note("TLS established");
+                s.starttls_finish(tls);
+                Ok(reply)
+            })
+        })();
+        wrap(result)
+    }
+
+    fn is_tls(&self) -> bool {
+        self.with(|s| s.connection().is_some_and(Stream::is_tls))
     }
 
     fn set_debuglevel(&self, level: u8) {

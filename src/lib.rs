@@ -1,7 +1,7 @@
 //! `smtp-component`: Python's `smtplib` rebuilt as a WebAssembly component.
 //!
-//! The protocol core (`protocol`, `session`, `endpoint`, `debug`) does no I/O and builds
-//! and tests natively. The transport (wasi:sockets) and the WIT glue (`component`) exist
+//! The protocol core (`protocol`, `session`, `endpoint`, `debug`, and `tls`, which wraps
+//! rustls around any transport) does no I/O of its own and builds and tests natively. The transport (wasi:sockets) and the WIT glue (`component`) exist
 //! only on `wasm32`.
 // A panic in the component is a trap that kills the host's instance: none in non-test code.
 #![cfg_attr(
@@ -14,6 +14,8 @@ pub mod endpoint;
 pub mod error;
 pub mod protocol;
 pub mod session;
+pub mod tls;
+pub mod tls_config;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

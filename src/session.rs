@@ -382,6 +382,49 @@ impl<T: Transport> Session<T> {
         }
     }
 
+    /// The open connection, if any.
+    pub fn connection(&self) -> Option<&T> {
+        self.conn.as_ref()
+    }
+
+    /// smtplib's `starttls` up to the handshake: EHLO if needed, `NotSupported` unless
+    /// STARTTLS is advertised, then STARTTLS. A reply other than 220 is a `Response`
+    /// error (smtplib returns it; a caller that asked for TLS must not go on in clear).
+    /// On 220 it hands back the connection for the handshake; bytes the server sent
+    /// after its 220 are refused, since they would otherwise be read as replies inside
+    /// TLS (the CVE-2011-0411 injection), and the connection is closed.
+    pub fn starttls_begin(&mut self) -> Result<(Reply, T), SmtpError> {
+        self.ehlo_or_helo_if_needed()?;
+        if !self.features.has("starttls") {
+            return Err(SmtpError::NotSupported(
+                "STARTTLS extension not supported by server".into(),
+            ));
+        }
+        let reply = self.docmd("STARTTLS", None)?;
+        if reply.code != 220 {
+            return Err(SmtpError::Response(reply));
+        }
+        let injected = self.parser.buffered();
+        if injected > 0 {
+            self.close();
+            return Err(SmtpError::Tls(format!(
+                "the server sent {injected} bytes after its 220 to STARTTLS, before the TLS handshake (possible command injection); connection closed"
+            )));
+        }
+        let conn = self.conn.take().ok_or_else(|| {
+            SmtpError::ServerDisconnected("connection lost before the TLS handshake".into())
+        })?;
+        self.parser.reset();
+        Ok((reply, conn))
+    }
+
+    /// Takes the connection back after the handshake, forgetting everything learned from
+    /// the EHLO before it (RFC 3207): the next command must be EHLO again.
+    pub fn starttls_finish(&mut self, conn: T) {
+        self.forget_helo();
+        self.conn = Some(conn);
+    }
+
     /// Sends QUIT, forgets the EHLO state and closes.
     pub fn quit(&mut self) -> Result<Reply, SmtpError> {
         let result = self.docmd("QUIT", None);

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import signal
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP
@@ -125,12 +126,36 @@ def parse_args(argv=None):
     p.add_argument("--ident", default=None, help="text of the 220 greeting")
     p.add_argument("--hostname", default="localhost",
                    help="name in the greeting and EHLO reply")
+    p.add_argument("--tls-cert", default=None,
+                   help="PEM certificate chain: offer STARTTLS (or, with --implicit-tls, TLS from the first byte)")
+    p.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
+    p.add_argument("--implicit-tls", action="store_true",
+                   help="TLS from the first byte (SMTPS) instead of STARTTLS")
+    p.add_argument("--require-client-cert", default=None, metavar="CA_PEM",
+                   help="require a client certificate issued by this CA")
+    p.add_argument("--require-starttls", action="store_true",
+                   help="refuse mail commands until STARTTLS")
     return p.parse_args(argv)
+
+
+def tls_context(args):
+    """The server's SSL context, or None when no certificate was given."""
+    if not args.tls_cert:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.require_client_cert:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(args.require_client_cert)
+    return ctx
 
 
 async def serve(args) -> None:
     loop = asyncio.get_running_loop()
     handler = Handler(args)
+    ctx = tls_context(args)
+    starttls_ctx = None if args.implicit_tls else ctx
+    listen_ctx = ctx if args.implicit_tls else None
 
     def factory():
         return SMTP(
@@ -140,15 +165,16 @@ async def serve(args) -> None:
             decode_data=False,
             hostname=args.hostname,
             ident=args.ident,
-            # No tls_context, auth_required=False: plain sessions with no
-            # STARTTLS and no AUTH. auth_require_tls stays True so AUTH is
-            # not advertised without TLS.
+            # STARTTLS only when a certificate is given (and not implicit).
+            # auth_require_tls stays True so AUTH is not advertised in clear.
+            tls_context=starttls_ctx,
+            require_starttls=args.require_starttls,
             auth_required=False,
             auth_require_tls=True,
             loop=loop,
         )
 
-    server = await loop.create_server(factory, "127.0.0.1", args.port)
+    server = await loop.create_server(factory, "127.0.0.1", args.port, ssl=listen_ctx)
     port = server.sockets[0].getsockname()[1]
 
     stop = asyncio.Event()

@@ -1,5 +1,8 @@
 //! Shared helpers for the integration tests.
+
 #![allow(dead_code)]
+
+pub mod certs;
 
 use host_test::{Client, ClientOptions, Message, SmtpHost, Stderr};
 

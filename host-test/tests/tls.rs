@@ -1,0 +1,298 @@
+//! TLS inside the component: STARTTLS and implicit TLS against aiosmtpd with throwaway
+//! certificates, every certificate failure, and (from a scripted peer, since real servers
+//! don't misbehave on demand) a peer that closes mid-handshake and STARTTLS injection.
+
+mod common;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::certs::{Pem, Pki};
+use common::*;
+use host_test::servers::Aiosmtpd;
+use host_test::{Client, ClientOptions, SmtpError, TlsConfig};
+
+fn trusting(pki: &Pki) -> TlsConfig {
+    TlsConfig {
+        server_name: Some("localhost".into()),
+        extra_roots_pem: Some(pki.ca.cert.clone()),
+        ..Default::default()
+    }
+}
+
+fn tls_server(cert: &Pem, extra: &[&str]) -> Aiosmtpd {
+    let mut args = vec![
+        "--tls-cert",
+        cert.cert_file.to_str().unwrap(),
+        "--tls-key",
+        cert.key_file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Aiosmtpd::start(&args).unwrap()
+}
+
+fn send(c: &mut Client) -> Result<Vec<host_test::Refusal>, SmtpError> {
+    c.sendmail(
+        "a@example.com",
+        &strings(&["b@example.com"]),
+        &bytes(MSG),
+        &[],
+        &[],
+    )
+    .expect("no trap")
+}
+
+const MSG: &[u8] = b"Subject: over TLS\r\n\r\n.a dot line\r\ncaf\xe9\r\n";
+
+#[test]
+fn starttls_then_byte_exact_delivery() {
+    let pki = Pki::new();
+    let server = tls_server(&pki.localhost, &[]);
+    let mut c = client();
+    connect(&mut c, &server.addr());
+    assert!(!c.is_tls().unwrap());
+    let reply = c.starttls(&trusting(&pki)).unwrap().unwrap();
+    assert_eq!(reply.code, 220);
+    assert!(c.is_tls().unwrap());
+    // Everything learned from the first EHLO is forgotten.
+    assert_eq!(c.ehlo_resp().unwrap(), None);
+    assert!(!c.has_extn("starttls").unwrap());
+    assert!(send(&mut c).unwrap().is_empty());
+    c.quit().unwrap().unwrap();
+    assert_eq!(server.wait_messages(1)[0].bytes, MSG);
+    assert_eq!(c.transcript().matches("send: EHLO").count(), 2);
+}
+
+#[test]
+fn implicit_tls_then_byte_exact_delivery() {
+    let pki = Pki::new();
+    let server = tls_server(&pki.localhost, &["--implicit-tls"]);
+    let mut c = client();
+    let greeting = c
+        .connect_tls("127.0.0.1", Some(server.port), &trusting(&pki))
+        .unwrap()
+        .unwrap();
+    assert_eq!(greeting.code, 220);
+    assert!(c.is_tls().unwrap());
+    assert!(send(&mut c).unwrap().is_empty());
+    c.quit().unwrap().unwrap();
+    assert_eq!(server.wait_messages(1)[0].bytes, MSG);
+}
+
+#[test]
+fn the_server_name_is_verified_not_the_ip_connected_to() {
+    let pki = Pki::new();
+    let server = tls_server(&pki.localhost, &["--implicit-tls"]);
+    // The certificate names only `localhost`: connecting to 127.0.0.1 and verifying
+    // that IP fails; verifying `localhost` succeeds.
+    let mut c = client();
+    let cfg = TlsConfig {
+        server_name: None,
+        ..trusting(&pki)
+    };
+    let err = c
+        .connect_tls("127.0.0.1", Some(server.port), &cfg)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), "tls", "{err:?}");
+    let mut c = client();
+    c.connect_tls("127.0.0.1", Some(server.port), &trusting(&pki))
+        .unwrap()
+        .unwrap();
+    // And by name, the name is the default.
+    let mut c = client();
+    let cfg = TlsConfig {
+        server_name: None,
+        ..trusting(&pki)
+    };
+    c.connect_tls("localhost", Some(server.port), &cfg)
+        .unwrap()
+        .unwrap();
+}
+
+/// Each bad certificate: `tls` from STARTTLS, and the server never sees MAIL.
+#[test]
+fn certificate_failures_are_tls_errors_and_nothing_follows_in_clear() {
+    let pki = Pki::new();
+    for (what, cert) in [
+        ("untrusted CA", &pki.untrusted),
+        ("wrong name", &pki.wrong_name),
+        ("expired", &pki.expired),
+    ] {
+        let server = tls_server(cert, &[]);
+        let mut c = client();
+        connect(&mut c, &server.addr());
+        let err = c.starttls(&trusting(&pki)).unwrap().unwrap_err();
+        assert_eq!(err.kind(), "tls", "{what}: {err:?}");
+        assert!(!c.is_connected().unwrap(), "{what}");
+        assert_eq!(
+            send(&mut c).unwrap_err().kind(),
+            "server-disconnected",
+            "{what}"
+        );
+        assert!(!c.transcript().contains("send: MAIL"), "{what}");
+        assert!(server.messages().is_empty());
+        // Unless the caller says, in so many words, that anything goes.
+        let mut c = client();
+        connect(&mut c, &server.addr());
+        let unsafe_cfg = TlsConfig {
+            unsafe_accept_invalid_certs: true,
+            ..TlsConfig::default()
+        };
+        c.starttls(&unsafe_cfg).unwrap().unwrap();
+        assert!(send(&mut c).unwrap().is_empty(), "{what}");
+    }
+}
+
+#[test]
+fn client_certificate_required() {
+    let pki = Pki::new();
+    let ca = pki.ca.cert_file.to_str().unwrap().to_string();
+    let server = tls_server(
+        &pki.localhost,
+        &["--implicit-tls", "--require-client-cert", &ca],
+    );
+    let mut c = client();
+    let err = match c
+        .connect_tls("127.0.0.1", Some(server.port), &trusting(&pki))
+        .unwrap()
+    {
+        Err(e) => e,
+        // With TLS 1.3 the refusal can come after the client's Finished, at the first read.
+        Ok(_) => send(&mut c).unwrap_err(),
+    };
+    assert!(
+        matches!(err, SmtpError::Tls(_) | SmtpError::ServerDisconnected(_)),
+        "{err:?}"
+    );
+    let mut c = client();
+    let cfg = TlsConfig {
+        client_cert_pem: Some(pki.client.cert.clone()),
+        client_key_pem: Some(pki.client.key.clone()),
+        ..trusting(&pki)
+    };
+    c.connect_tls("127.0.0.1", Some(server.port), &cfg)
+        .unwrap()
+        .unwrap();
+    assert!(send(&mut c).unwrap().is_empty());
+    assert_eq!(server.wait_messages(1).len(), 1);
+}
+
+#[test]
+fn no_starttls_offered_is_not_supported() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let mut c = client();
+    connect(&mut c, &server.addr());
+    let err = c.starttls(&TlsConfig::default()).unwrap().unwrap_err();
+    assert_eq!(err.kind(), "not-supported", "{err:?}");
+    assert!(!c.transcript().contains("send: STARTTLS"));
+}
+
+#[test]
+fn unusable_tls_settings_are_refused_before_sending() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let mut c = client();
+    connect(&mut c, &server.addr());
+    let cfg = TlsConfig {
+        extra_roots_pem: Some("not PEM".into()),
+        ..TlsConfig::default()
+    };
+    assert_eq!(
+        c.starttls(&cfg).unwrap().unwrap_err().kind(),
+        "invalid-argument"
+    );
+    let cfg = TlsConfig {
+        client_key_pem: Some("x".into()),
+        ..TlsConfig::default()
+    };
+    assert_eq!(
+        c.starttls(&cfg).unwrap().unwrap_err().kind(),
+        "invalid-argument"
+    );
+    assert!(!c.transcript().contains("send:"));
+}
+
+/// A scripted SMTP peer: answers each expected command line with a canned reply, then
+/// runs `after` on the socket. Returns the port and everything it received.
+fn scripted_peer(
+    steps: Vec<(&'static str, &'static [u8])>,
+    after: fn(&mut std::net::TcpStream),
+) -> (u16, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"220 scripted ESMTP\r\n").unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        for (expect, reply) in steps {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            log.lock().unwrap().extend_from_slice(line.as_bytes());
+            assert!(line.to_ascii_uppercase().starts_with(expect), "{line}");
+            s.write_all(reply).unwrap();
+        }
+        after(&mut s);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            log.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    (port, seen)
+}
+
+const EHLO_WITH_STARTTLS: &[u8] = b"250-scripted\r\n250 STARTTLS\r\n";
+
+#[test]
+fn starttls_injection_is_refused() {
+    let (port, seen) = scripted_peer(
+        vec![
+            ("EHLO", EHLO_WITH_STARTTLS),
+            ("STARTTLS", b"220 go ahead\r\n250 injected\r\n"),
+        ],
+        |_| {},
+    );
+    let mut c = client_with(ClientOptions {
+        timeout_ms: Some(3000),
+        ..Default::default()
+    });
+    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    let err = c.starttls(&TlsConfig::default()).unwrap().unwrap_err();
+    assert_eq!(err.kind(), "tls", "{err:?}");
+    assert!(format!("{err:?}").contains("injection"), "{err:?}");
+    assert_eq!(send(&mut c).unwrap_err().kind(), "server-disconnected");
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    assert!(!seen.contains("MAIL"), "{seen}");
+}
+
+#[test]
+fn peer_closing_mid_handshake_is_a_tls_error() {
+    // STARTTLS accepted, then the peer reads the ClientHello and hangs up.
+    let (port, _) = scripted_peer(
+        vec![
+            ("EHLO", EHLO_WITH_STARTTLS),
+            ("STARTTLS", b"220 go ahead\r\n"),
+        ],
+        |s| {
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf);
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        },
+    );
+    let mut c = client_with(ClientOptions {
+        timeout_ms: Some(3000),
+        ..Default::default()
+    });
+    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    let err = c.starttls(&TlsConfig::default()).unwrap().unwrap_err();
+    assert_eq!(err.kind(), "tls", "{err:?}");
+    assert!(!c.is_connected().unwrap());
+    c.close().unwrap();
+}

@@ -1,0 +1,203 @@
+//! Turns the caller's TLS settings into a rustls client configuration: Mozilla's roots
+//! (webpki-roots) plus extra roots from PEM, an optional client certificate, and
+//! hostname verification that is always on unless the caller names the unsafe switch.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::error::SmtpError;
+
+/// What the caller asked for (WIT `tls-config`).
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// The name to verify and send as SNI; the connect host when absent.
+    pub server_name: Option<String>,
+    /// Extra trusted roots, PEM.
+    pub extra_roots_pem: Option<String>,
+    /// A client certificate chain, PEM.
+    pub client_cert_pem: Option<String>,
+    /// The client certificate's private key, PEM.
+    pub client_key_pem: Option<String>,
+    /// Accept any certificate for any name. Unsafe.
+    pub unsafe_accept_invalid_certs: bool,
+}
+
+/// The rustls configuration and the name to verify.
+pub struct TlsSetup {
+    /// The client configuration.
+    pub config: Arc<ClientConfig>,
+    /// The server name (sent as SNI when it is a DNS name).
+    pub server_name: ServerName<'static>,
+}
+
+fn invalid(what: impl Into<String>) -> SmtpError {
+    SmtpError::InvalidArgument(what.into())
+}
+
+/// Builds the configuration for a connection to `connect_host` (used as the server name
+/// when the settings name none).
+pub fn build(settings: &TlsSettings, connect_host: &str) -> Result<TlsSetup, SmtpError> {
+    let name = settings
+        .server_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(connect_host);
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    let server_name = ServerName::try_from(name.to_string())
+        .map_err(|_| invalid(format!("{name:?} is not a valid TLS server name")))?;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SmtpError::Tls(e.to_string()))?;
+    let builder = if settings.unsafe_accept_invalid_certs {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
+    } else {
+        builder.with_root_certificates(roots(settings.extra_roots_pem.as_deref())?)
+    };
+    let config = match (&settings.client_cert_pem, &settings.client_key_pem) {
+        (None, None) => builder.with_no_client_auth(),
+        (Some(cert), Some(key)) => {
+            let chain = certificates(cert, "client certificate")?;
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+                .map_err(|e| invalid(format!("client key: no usable PEM private key ({e})")))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| invalid(format!("client certificate and key: {e}")))?
+        }
+        _ => {
+            return Err(invalid(
+                "a client certificate needs its key, and a key its certificate",
+            ))
+        }
+    };
+    Ok(TlsSetup {
+        config: Arc::new(config),
+        server_name,
+    })
+}
+
+fn roots(extra_pem: Option<&str>) -> Result<RootCertStore, SmtpError> {
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = extra_pem {
+        for cert in certificates(pem, "extra root")? {
+            roots
+                .add(cert)
+                .map_err(|e| invalid(format!("extra root: {e}")))?;
+        }
+    }
+    Ok(roots)
+}
+
+fn certificates(pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, SmtpError> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(format!("{what}: bad PEM ({e})")))?;
+    if certs.is_empty() {
+        return Err(invalid(format!("{what}: no CERTIFICATE in the PEM text")));
+    }
+    Ok(certs)
+}
+
+/// The verifier behind `unsafe-accept-invalid-certs`: any certificate, any name. The
+/// handshake signatures are still checked, so the peer must hold the certificate's key.
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_name_defaults_to_the_connect_host() {
+        let s = build(&TlsSettings::default(), "smtp.example.com").unwrap();
+        assert_eq!(s.server_name.to_str(), "smtp.example.com");
+        let s = build(&TlsSettings::default(), "127.0.0.1").unwrap();
+        assert_eq!(s.server_name.to_str(), "127.0.0.1");
+        let s = build(
+            &TlsSettings {
+                server_name: Some("mx.example.org".into()),
+                ..Default::default()
+            },
+            "192.0.2.1",
+        )
+        .unwrap();
+        assert_eq!(s.server_name.to_str(), "mx.example.org");
+    }
+
+    #[test]
+    fn bad_inputs_are_invalid_arguments() {
+        let bad =
+            |s: TlsSettings| matches!(build(&s, "x.example"), Err(SmtpError::InvalidArgument(_)));
+        assert!(bad(TlsSettings {
+            server_name: Some("not a name!".into()),
+            ..Default::default()
+        }));
+        assert!(bad(TlsSettings {
+            extra_roots_pem: Some("no pem here".into()),
+            ..Default::default()
+        }));
+        assert!(bad(TlsSettings {
+            client_cert_pem: Some("x".into()),
+            ..Default::default()
+        }));
+    }
+}
