@@ -257,3 +257,128 @@ fn is_root() -> bool {
         .map(|o| o.stdout.starts_with(b"0"))
         .unwrap_or(false)
 }
+
+/// Runs one of the fixture scripts in `host-test/servers/` and parses its JSON line.
+fn run_fixture(script: &str, args: &[&str]) -> Result<serde_json::Value> {
+    let path = workspace_root().join("host-test/servers").join(script);
+    let out = Command::new(python())
+        .arg(&path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {}", path.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{script} {} failed: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    Ok(serde_json::from_str(line.trim()).unwrap_or(serde_json::Value::Null))
+}
+
+/// A private Postfix instance (`host-test/servers/postfix_instance.py`): STARTTLS on
+/// `smtp_port`, implicit TLS on `smtps_port`, relaying every message it accepts to an
+/// SMTP server on 127.0.0.1:`relay_port` (an [`Aiosmtpd`] that stores it). It advertises
+/// PIPELINING, SIZE, 8BITMIME, DSN, SMTPUTF8, ENHANCEDSTATUSCODES and CHUNKING.
+pub struct Postfix {
+    dir: tempfile::TempDir,
+    /// Port with STARTTLS.
+    pub smtp_port: u16,
+    /// Port with TLS from the first byte.
+    pub smtps_port: u16,
+}
+
+impl Postfix {
+    /// Starts it with the given certificate and key files.
+    pub fn start(cert: &Path, key: &Path, relay_port: u16) -> Result<Postfix> {
+        let dir = tempfile::tempdir()?;
+        let (smtp_port, smtps_port) = (free_port()?, free_port()?);
+        run_fixture(
+            "postfix_instance.py",
+            &[
+                "start",
+                "--dir",
+                &dir.path().to_string_lossy(),
+                "--smtp-port",
+                &smtp_port.to_string(),
+                "--smtps-port",
+                &smtps_port.to_string(),
+                "--cert",
+                &cert.to_string_lossy(),
+                "--key",
+                &key.to_string_lossy(),
+                "--relay-port",
+                &relay_port.to_string(),
+            ],
+        )?;
+        Ok(Postfix {
+            dir,
+            smtp_port,
+            smtps_port,
+        })
+    }
+
+    /// The instance's mail log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+}
+
+impl Drop for Postfix {
+    fn drop(&mut self) {
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        let _ = run_fixture("postfix_instance.py", &["stop", "--dir", &dir]);
+    }
+}
+
+/// A private Dovecot (`host-test/servers/dovecot_instance.py`): submission with STARTTLS
+/// and AUTH PLAIN/LOGIN/CRAM-MD5 on `submission_port` (users alice, bob, carol with
+/// passwords `alice-pw`, …), relaying to 127.0.0.1:`relay_port`; LMTP on `lmtp_port`
+/// (carol is over quota).
+pub struct Dovecot {
+    dir: tempfile::TempDir,
+    /// Submission port (STARTTLS).
+    pub submission_port: u16,
+    /// LMTP port.
+    pub lmtp_port: u16,
+}
+
+impl Dovecot {
+    /// Starts it with the given certificate and key files.
+    pub fn start(cert: &Path, key: &Path, relay_port: u16) -> Result<Dovecot> {
+        let dir = tempfile::tempdir()?;
+        let (submission_port, lmtp_port) = (free_port()?, free_port()?);
+        run_fixture(
+            "dovecot_instance.py",
+            &[
+                "start",
+                "--dir",
+                &dir.path().join("dc").to_string_lossy(),
+                "--submission-port",
+                &submission_port.to_string(),
+                "--lmtp-port",
+                &lmtp_port.to_string(),
+                "--cert",
+                &cert.to_string_lossy(),
+                "--key",
+                &key.to_string_lossy(),
+                "--relay-port",
+                &relay_port.to_string(),
+            ],
+        )?;
+        Ok(Dovecot {
+            dir,
+            submission_port,
+            lmtp_port,
+        })
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let dir = self.dir.path().join("dc").to_string_lossy().into_owned();
+        let _ = run_fixture("dovecot_instance.py", &["stop", "--dir", &dir]);
+    }
+}
