@@ -10,6 +10,8 @@ Usage:
   smtp-send [--server HOST[:PORT]] [--from ADDR] [--to ADDR]... [--message FILE|-]
             [--mail-option OPT]... [--rcpt-option OPT]... [--local-hostname NAME]
             [--source-address IP] [--timeout SECS] [--debug 0|1|2] [--count N] [--json]
+            [--tls | --starttls] [--tls-server-name NAME] [--ca-file PEM]
+            [--client-cert PEM --client-key PEM] [--unsafe-accept-invalid-certs]
 
 Without --server, smtp-send starts a small SMTP server inside this process on
 127.0.0.1, sends to it with the SMTP transcript on stderr, and prints what it received.
@@ -30,6 +32,22 @@ Options:
   --count N              send the message N times over one connection (default 1)
   --json                 print one JSON object on stdout instead of text
   -h, --help             print this help
+
+TLS (with --server only: the demo server has no TLS):
+  --tls                  TLS from the first byte (SMTPS, like smtplib's SMTP_SSL);
+                         port 465 by default
+  --starttls             connect in clear, then STARTTLS before sending anything
+                         else; fails (exit 1) if the server does not offer it
+  --tls-server-name NAME the name to verify the certificate against and send as SNI
+                         (default: the host of --server), e.g. to connect to an IP
+  --ca-file PEM          trust the certificates in this PEM file too (added to the
+                         built-in Mozilla roots)
+  --client-cert PEM      present this client certificate chain (needs --client-key)
+  --client-key PEM       the private key of --client-cert
+  --unsafe-accept-invalid-certs
+                         UNSAFE, for tests only: accept any certificate for any
+                         name, which makes TLS worthless against an attacker
+The certificate flags need --tls or --starttls.
 
 Exit status: 0 every message was accepted (for at least one recipient),
              1 an SMTP error, 2 bad usage or a failure of the host itself.
@@ -62,6 +80,20 @@ pub struct Args {
     pub count: u32,
     /// `--json`: print one JSON object instead of text.
     pub json: bool,
+    /// `--tls`: TLS from the first byte (`connect-tls`).
+    pub tls: bool,
+    /// `--starttls`: STARTTLS right after connecting.
+    pub starttls: bool,
+    /// `--tls-server-name`: the name to verify and send as SNI.
+    pub tls_server_name: Option<String>,
+    /// `--ca-file`: a PEM file of extra trusted roots.
+    pub ca_file: Option<String>,
+    /// `--client-cert`: a PEM file with the client certificate chain.
+    pub client_cert: Option<String>,
+    /// `--client-key`: a PEM file with the client certificate's private key.
+    pub client_key: Option<String>,
+    /// `--unsafe-accept-invalid-certs`: accept any server certificate (tests only).
+    pub unsafe_accept_invalid_certs: bool,
 }
 
 impl Default for Args {
@@ -79,6 +111,13 @@ impl Default for Args {
             debug: None,
             count: 1,
             json: false,
+            tls: false,
+            starttls: false,
+            tls_server_name: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            unsafe_accept_invalid_certs: false,
         }
     }
 }
@@ -121,6 +160,17 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             Some((n, v)) => (n, Some(v.to_string())),
             None => (body, None),
         };
+        if let Some(switch) = switch_name(name) {
+            if inline.is_some() {
+                return Err(format!("{switch} takes no value"));
+            }
+            match switch {
+                "--tls" => args.tls = true,
+                "--starttls" => args.starttls = true,
+                _ => args.unsafe_accept_invalid_certs = true,
+            }
+            continue;
+        }
         let flag = flag_name(name).ok_or_else(|| format!("unknown option --{name}"))?;
         let value = match inline {
             Some(v) => v,
@@ -151,18 +201,73 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             "--timeout" => args.timeout_ms = Some(parse_timeout(&value)?),
             "--debug" => args.debug = Some(parse_debug(&value)?),
             "--count" => args.count = parse_count(&value)?,
+            "--tls-server-name" => args.tls_server_name = Some(value),
+            "--ca-file" => args.ca_file = Some(value),
+            "--client-cert" => args.client_cert = Some(value),
+            "--client-key" => args.client_key = Some(value),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
     if args.server.is_some() && args.to.is_empty() {
         return Err("--to is required with --server (give at least one recipient)".into());
     }
+    check_tls(&args)?;
     Ok(Command::Run(Box::new(args)))
+}
+
+/// The rules between the TLS flags: `--tls` or `--starttls` (not both), the certificate
+/// flags only with one of them, the client certificate and key together, and none of
+/// them in demo mode.
+fn check_tls(args: &Args) -> Result<(), String> {
+    let cert_flags = [
+        ("--tls-server-name", args.tls_server_name.is_some()),
+        ("--ca-file", args.ca_file.is_some()),
+        ("--client-cert", args.client_cert.is_some()),
+        ("--client-key", args.client_key.is_some()),
+        (
+            "--unsafe-accept-invalid-certs",
+            args.unsafe_accept_invalid_certs,
+        ),
+    ];
+    let first_cert_flag = cert_flags.iter().find(|(_, given)| *given).map(|(f, _)| *f);
+    if args.server.is_none() {
+        let tls_flag = [("--tls", args.tls), ("--starttls", args.starttls)]
+            .into_iter()
+            .find(|(_, given)| *given)
+            .map(|(f, _)| f)
+            .or(first_cert_flag);
+        if let Some(flag) = tls_flag {
+            return Err(format!(
+                "{flag} needs --server: the demo server (no --server) has no TLS"
+            ));
+        }
+        return Ok(());
+    }
+    if args.tls && args.starttls {
+        return Err("--tls and --starttls exclude each other: give one of them".into());
+    }
+    if let Some(flag) = first_cert_flag {
+        if !args.tls && !args.starttls {
+            return Err(format!("{flag} needs --tls or --starttls"));
+        }
+    }
+    match (&args.client_cert, &args.client_key) {
+        (Some(_), None) => Err("--client-cert needs --client-key".into()),
+        (None, Some(_)) => Err("--client-key needs --client-cert".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The canonical spelling of a flag that takes no value (other than `--json`), if
+/// `name` is one.
+fn switch_name(name: &str) -> Option<&'static str> {
+    const SWITCHES: [&str; 3] = ["--tls", "--starttls", "--unsafe-accept-invalid-certs"];
+    SWITCHES.into_iter().find(|f| f.get(2..) == Some(name))
 }
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
 fn flag_name(name: &str) -> Option<&'static str> {
-    const FLAGS: [&str; 11] = [
+    const FLAGS: [&str; 15] = [
         "--server",
         "--from",
         "--to",
@@ -174,6 +279,10 @@ fn flag_name(name: &str) -> Option<&'static str> {
         "--timeout",
         "--debug",
         "--count",
+        "--tls-server-name",
+        "--ca-file",
+        "--client-cert",
+        "--client-key",
     ];
     FLAGS.into_iter().find(|f| f.get(2..) == Some(name))
 }
@@ -289,6 +398,77 @@ mod tests {
         assert!(run(&["--debug", "3"]).is_err());
         assert!(run(&["--count", "0"]).is_err());
         assert!(run(&["--count", "-2"]).is_err());
+    }
+
+    #[test]
+    fn tls_flags() {
+        let a = run(&[
+            "--server",
+            "127.0.0.1:465",
+            "--to",
+            "b@x",
+            "--tls",
+            "--tls-server-name",
+            "mail.example",
+            "--ca-file=ca.pem",
+            "--client-cert",
+            "c.pem",
+            "--client-key",
+            "k.pem",
+            "--unsafe-accept-invalid-certs",
+        ])
+        .unwrap();
+        assert!(a.tls && !a.starttls && a.unsafe_accept_invalid_certs);
+        assert_eq!(a.tls_server_name.as_deref(), Some("mail.example"));
+        assert_eq!(a.ca_file.as_deref(), Some("ca.pem"));
+        assert_eq!(a.client_cert.as_deref(), Some("c.pem"));
+        assert_eq!(a.client_key.as_deref(), Some("k.pem"));
+        let a = run(&[
+            "--server",
+            "h",
+            "--to",
+            "b@x",
+            "--starttls",
+            "--ca-file",
+            "ca.pem",
+        ])
+        .unwrap();
+        assert!(a.starttls && !a.tls);
+        assert_eq!(a.ca_file.as_deref(), Some("ca.pem"));
+    }
+
+    #[test]
+    fn bad_tls_usage_is_refused() {
+        let server = ["--server", "h", "--to", "b@x"];
+        let with = |more: &[&str]| run(&[&server[..], more].concat());
+        assert!(with(&["--tls", "--starttls"])
+            .unwrap_err()
+            .contains("exclude"));
+        assert!(with(&["--tls=yes"]).unwrap_err().contains("takes no value"));
+        for flag in [
+            &["--tls-server-name", "n"][..],
+            &["--ca-file", "f"],
+            &["--client-cert", "c", "--client-key", "k"],
+            &["--unsafe-accept-invalid-certs"],
+        ] {
+            let e = with(flag).unwrap_err();
+            assert!(e.contains("needs --tls or --starttls"), "{e}");
+        }
+        assert!(with(&["--tls", "--client-cert", "c"])
+            .unwrap_err()
+            .contains("needs --client-key"));
+        assert!(with(&["--starttls", "--client-key", "k"])
+            .unwrap_err()
+            .contains("needs --client-cert"));
+        for flag in [
+            &["--tls"][..],
+            &["--starttls"],
+            &["--ca-file", "f"],
+            &["--unsafe-accept-invalid-certs"],
+        ] {
+            let e = run(flag).unwrap_err();
+            assert!(e.contains("demo server") && e.contains("no TLS"), "{e}");
+        }
     }
 
     #[test]

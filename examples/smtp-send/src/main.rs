@@ -13,7 +13,7 @@ mod report;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use host_test::{ClientOptions, Message, Refusal, SmtpHost, SourceAddress, Stderr};
+use host_test::{ClientOptions, Message, Refusal, SmtpHost, SourceAddress, Stderr, TlsConfig};
 
 use crate::args::{Args, Command};
 use crate::demo_server::DemoServer;
@@ -53,14 +53,7 @@ fn run(args: &Args) -> Outcome {
         Err(e) => return Outcome::host(0, e),
     };
     match &args.server {
-        Some(server) => {
-            let (sent, result) = send(args, server, &args.to, message);
-            Outcome {
-                sent,
-                result,
-                received: None,
-            }
-        }
+        Some(server) => send(args, server, &args.to, message),
         None => {
             let demo = match DemoServer::start() {
                 Ok(d) => d,
@@ -75,27 +68,65 @@ fn run(args: &Args) -> Outcome {
                 debug: args.debug.or(Some(1)),
                 ..args.clone()
             };
-            let (sent, result) = send(&demo_args, &demo.addr().to_string(), &to, message);
+            let outcome = send(&demo_args, &demo.addr().to_string(), &to, message);
             Outcome {
-                sent,
-                result,
                 received: Some(demo.received()),
+                ..outcome
             }
         }
     }
 }
 
-/// Connects to `server`, sends the message `args.count` times and quits. Returns how
-/// many messages were accepted, and the refusals of the last one or the failure.
-fn send(
-    args: &Args,
-    server: &str,
-    to: &[String],
-    message: Option<Vec<u8>>,
-) -> (u32, Result<Vec<Refusal>, Failure>) {
+/// The `tls-config` the TLS flags ask for, with the PEM files read in.
+fn tls_config(args: &Args) -> Result<TlsConfig, String> {
+    let read = |flag: &str, path: &Option<String>| {
+        path.as_deref()
+            .map(|p| {
+                std::fs::read_to_string(p).map_err(|e| format!("reading {flag} file {p}: {e}"))
+            })
+            .transpose()
+    };
+    Ok(TlsConfig {
+        server_name: args.tls_server_name.clone(),
+        extra_roots_pem: read("--ca-file", &args.ca_file)?,
+        client_cert_pem: read("--client-cert", &args.client_cert)?,
+        client_key_pem: read("--client-key", &args.client_key)?,
+        unsafe_accept_invalid_certs: args.unsafe_accept_invalid_certs,
+    })
+}
+
+/// Connects to `server` (with TLS from the first byte for `--tls`, or upgrading with
+/// STARTTLS for `--starttls`), sends the message `args.count` times and quits. The
+/// outcome has how many messages were accepted, whether the connection was encrypted,
+/// and the refusals of the last message or the failure; `received` is left `None`.
+fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> Outcome {
+    let done = |sent: u32, tls: Option<bool>, result: Result<Vec<Refusal>, Failure>| Outcome {
+        sent,
+        result,
+        tls,
+        received: None,
+    };
+    // A failure of the host before anything was sent: a load failure or a trap.
+    fn fail(what: &str, e: &impl std::fmt::Display) -> Outcome {
+        Outcome {
+            sent: 0,
+            result: Err(host_failure(what, e)),
+            tls: None,
+            received: None,
+        }
+    }
+    let wants_tls = args.tls || args.starttls;
+    let config = if wants_tls {
+        match tls_config(args) {
+            Ok(c) => c,
+            Err(e) => return Outcome::host(0, e),
+        }
+    } else {
+        TlsConfig::default()
+    };
     let host = match SmtpHost::shared() {
         Ok(h) => h,
-        Err(e) => return (0, Err(host_failure("loading the smtp component", &e))),
+        Err(e) => return fail("loading the smtp component", &e),
     };
     let options = ClientOptions {
         local_hostname: args.local_hostname.clone(),
@@ -107,20 +138,49 @@ fn send(
     };
     let mut client = match host.client(&options, Stderr::Inherit) {
         Ok(c) => c,
-        Err(e) => return (0, Err(host_failure("creating the client", &e))),
+        Err(e) => return fail("creating the client", &e),
     };
     if let Some(level) = args.debug {
         if let Err(e) = client.set_debuglevel(level) {
-            return (0, Err(host_failure("set-debuglevel trapped", &e)));
+            return fail("set-debuglevel trapped", &e);
         }
     }
-    match client.connect(server, None) {
+    let (connected, call) = if args.tls {
+        (client.connect_tls(server, None, &config), "connect-tls")
+    } else {
+        (client.connect(server, None), "connect")
+    };
+    match connected {
         Ok(Ok(_greeting)) => {}
         Ok(Err(e)) => {
             let _ = client.close();
-            return (0, Err(Failure::Smtp(e)));
+            return done(0, None, Err(Failure::Smtp(e)));
         }
-        Err(e) => return (0, Err(host_failure("connect trapped", &e))),
+        Err(e) => return fail(&format!("{call} trapped"), &e),
+    }
+    if args.starttls {
+        match client.starttls(&config) {
+            Ok(Ok(_reply)) => {}
+            Ok(Err(e)) => {
+                // Nothing more may go out in clear, not even QUIT: just hang up.
+                let _ = client.close();
+                return done(0, None, Err(Failure::Smtp(e)));
+            }
+            Err(e) => return fail("starttls trapped", &e),
+        }
+    }
+    let tls = match client.is_tls() {
+        Ok(t) => t,
+        Err(e) => return fail("is-tls trapped", &e),
+    };
+    if wants_tls && !tls {
+        // The component said the handshake succeeded; never send mail in clear anyway.
+        let _ = client.close();
+        let flag = if args.tls { "--tls" } else { "--starttls" };
+        return Outcome::host(
+            0,
+            format!("the connection is not encrypted after {flag}: refusing to send"),
+        );
     }
 
     let from = args.from.as_deref().unwrap_or(DEFAULT_FROM);
@@ -144,9 +204,9 @@ fn send(
             Ok(Err(e)) => {
                 let _ = client.quit();
                 let _ = client.close();
-                return (sent, Err(Failure::Smtp(e)));
+                return done(sent, Some(tls), Err(Failure::Smtp(e)));
             }
-            Err(e) => return (sent, Err(host_failure("sendmail trapped", &e))),
+            Err(e) => return done(sent, Some(tls), Err(host_failure("sendmail trapped", &e))),
         }
     }
 
@@ -157,9 +217,9 @@ fn send(
             eprintln!("smtp-send: warning: QUIT failed: {}: {e:?}", e.kind());
             let _ = client.close();
         }
-        Err(e) => return (sent, Err(host_failure("quit trapped", &e))),
+        Err(e) => return done(sent, Some(tls), Err(host_failure("quit trapped", &e))),
     }
-    (sent, Ok(refused))
+    done(sent, Some(tls), Ok(refused))
 }
 
 /// A host failure from a wasmtime error (a trap or a load failure), with its whole
@@ -185,9 +245,10 @@ mod tests {
             ..Args::default()
         };
         let to = vec!["x@y".to_string()];
-        let (sent, result) = send(&args, &demo.addr().to_string(), &to, Some(body.to_vec()));
-        assert_eq!(sent, 2);
-        assert!(result.unwrap().is_empty());
+        let o = send(&args, &demo.addr().to_string(), &to, Some(body.to_vec()));
+        assert_eq!(o.sent, 2);
+        assert_eq!(o.tls, Some(false));
+        assert!(o.result.unwrap().is_empty());
         let received = demo.received();
         assert_eq!(received.len(), 2);
         for r in received {
@@ -207,12 +268,53 @@ mod tests {
             ..Args::default()
         };
         let to = vec!["x@y".to_string()];
-        let (sent, result) = send(&args, &demo.addr().to_string(), &to, None);
-        assert_eq!(sent, 0);
-        match result {
+        let o = send(&args, &demo.addr().to_string(), &to, None);
+        assert_eq!(o.sent, 0);
+        match o.result {
             Err(Failure::Smtp(e)) => assert_eq!(e.kind(), "sender-refused"),
             other => panic!("unexpected {other:?}"),
         }
         assert!(demo.received().is_empty());
+    }
+
+    /// `--starttls` against a server that does not offer it fails with `not-supported`
+    /// and sends no mail; `--tls` against a plain server fails with `tls`.
+    #[test]
+    fn tls_against_a_plain_server_sends_nothing() {
+        let demo = DemoServer::start().unwrap();
+        let to = vec!["x@y".to_string()];
+        for (starttls, kind) in [(true, "not-supported"), (false, "tls")] {
+            let args = Args {
+                debug: Some(0),
+                timeout_ms: Some(10_000),
+                tls: !starttls,
+                starttls,
+                ..Args::default()
+            };
+            let o = send(&args, &demo.addr().to_string(), &to, None);
+            assert_eq!(o.sent, 0);
+            assert_eq!(o.exit_code(), 1);
+            match o.result {
+                Err(Failure::Smtp(e)) => assert_eq!(e.kind(), kind, "{e:?}"),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(demo.received().is_empty());
+    }
+
+    /// An unreadable PEM file is a host failure before anything is sent.
+    #[test]
+    fn unreadable_ca_file_is_a_host_failure() {
+        let args = Args {
+            starttls: true,
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..Args::default()
+        };
+        let o = send(&args, "127.0.0.1:9", &["x@y".to_string()], None);
+        assert_eq!(o.exit_code(), 2);
+        match o.result {
+            Err(Failure::Host(m)) => assert!(m.contains("--ca-file"), "{m}"),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

@@ -24,6 +24,9 @@ pub struct Outcome {
     pub sent: u32,
     /// The refusals of the last message, or what went wrong.
     pub result: Result<Vec<Refusal>, Failure>,
+    /// Whether the connection was encrypted (`is-tls()` once connected and, with
+    /// `--starttls`, after STARTTLS); `None` when it never got that far.
+    pub tls: Option<bool>,
     /// In demo mode, what the embedded server received.
     pub received: Option<Vec<Received>>,
 }
@@ -34,6 +37,7 @@ impl Outcome {
         Outcome {
             sent,
             result: Err(Failure::Host(message.into())),
+            tls: None,
             received: None,
         }
     }
@@ -58,6 +62,7 @@ impl Outcome {
                     "refused".into(),
                     refused.iter().map(refusal_json).collect::<Value>(),
                 );
+                top.insert("tls".into(), Value::Bool(self.tls.unwrap_or(false)));
             }
             Err(failure) => {
                 top.insert("ok".into(), Value::Bool(false));
@@ -256,6 +261,7 @@ mod tests {
         Outcome {
             sent,
             result,
+            tls: Some(false),
             received: None,
         }
     }
@@ -270,9 +276,39 @@ mod tests {
         assert_eq!(o.exit_code(), 0);
         assert_eq!(
             o.to_json(),
-            json!({"ok": true, "sent": 2, "refused": [
+            json!({"ok": true, "sent": 2, "tls": false, "refused": [
                 {"recipient": "r@x", "code": 550, "text": "5.1.1 no", "enhanced_status": "5.1.1"}
             ]})
+        );
+        let o = Outcome {
+            tls: Some(true),
+            ..outcome(Ok(Vec::new()), 1)
+        };
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": true, "sent": 1, "tls": true, "refused": []})
+        );
+    }
+
+    #[test]
+    fn tls_error_json() {
+        let o = outcome(
+            Err(Failure::Smtp(SmtpError::NotSupported(
+                "STARTTLS extension not supported by server".into(),
+            ))),
+            0,
+        );
+        assert_eq!(o.exit_code(), 1);
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": false, "sent": 0, "error": {"kind": "not-supported",
+                "message": "STARTTLS extension not supported by server"}})
+        );
+        let o = outcome(Err(Failure::Smtp(SmtpError::Tls("bad cert".into()))), 0);
+        assert_eq!(o.exit_code(), 1);
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": false, "sent": 0, "error": {"kind": "tls", "message": "bad cert"}})
         );
     }
 
