@@ -8,17 +8,26 @@ use std::time::Instant;
 
 use host_test::servers::{python, Aiosmtpd};
 use host_test::{ClientOptions, SmtpHost, Stderr, TlsConfig};
-use rcgen::{CertificateParams, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 const ROUNDS: usize = 200;
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
+    // A CA and a leaf for localhost (OpenSSL will not take a self-signed leaf as a root).
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "bench CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
     let (cert_file, key_file) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
     std::fs::write(&cert_file, cert.pem()).unwrap();
     std::fs::write(&key_file, key.serialize_pem()).unwrap();
@@ -37,7 +46,7 @@ fn main() {
         .unwrap();
     let config = TlsConfig {
         server_name: Some("localhost".into()),
-        extra_roots_pem: Some(cert.pem()),
+        extra_roots_pem: Some(ca.pem()),
         ..Default::default()
     };
     // One warm-up round, then the measured ones.
@@ -45,7 +54,7 @@ fn main() {
         let start = Instant::now();
         for _ in 0..n {
             client
-                .connect_tls("127.0.0.1", Some(server.port), &config)
+                .connect_tls("localhost", Some(server.port), &config)
                 .unwrap()
                 .unwrap();
             client.quit().unwrap().unwrap();
@@ -60,7 +69,7 @@ fn main() {
 import smtplib, ssl, time
 ctx = ssl.create_default_context(cafile={cafile:?})
 def once():
-    s = smtplib.SMTP_SSL("127.0.0.1", {port}, context=ctx, server_hostname="localhost")
+    s = smtplib.SMTP_SSL("localhost", {port}, context=ctx)
     s.quit()
 once()
 t = time.perf_counter()
@@ -68,7 +77,7 @@ for _ in range({rounds}):
     once()
 print((time.perf_counter() - t) * 1000 / {rounds})
 "#,
-        cafile = cert_file.to_str().unwrap(),
+        cafile = ca_file.to_str().unwrap(),
         port = server.port,
         rounds = ROUNDS,
     );
@@ -77,6 +86,9 @@ print((time.perf_counter() - t) * 1000 / {rounds})
         .arg(script)
         .output()
         .unwrap();
+    if !out.status.success() {
+        eprintln!("python failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
     let python_ms: f64 = String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()
