@@ -7,7 +7,8 @@ use crate::endpoint::{self, Host};
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::data;
 use crate::protocol::reply::Reply;
-use crate::session::Session;
+use crate::auth::{self, Mechanism, MechanismKind};
+use crate::session::{AuthStep, Session};
 use crate::tls::Stream;
 use crate::tls_config::{self, TlsSettings};
 use crate::transport::tcp::TcpTransport;
@@ -38,11 +39,23 @@ struct Client {
     options: wit::ClientOptions,
     /// The host of the last `connect`: the default TLS server name.
     host: RefCell<String>,
+    /// Credentials may go over an unencrypted connection to a non-loopback peer.
+    allow_insecure_auth: std::cell::Cell<bool>,
 }
 
 impl Client {
     fn with<R>(&self, f: impl FnOnce(&mut SmtpSession) -> R) -> R {
         f(&mut self.session.borrow_mut())
+    }
+
+    /// Refuses to let credentials go in clear to a peer other than loopback, unless the
+    /// caller allowed it (Go's net/smtp rule).
+    fn check_auth_channel(&self) -> Result<(), SmtpError> {
+        let allow = self.allow_insecure_auth.get();
+        self.with(|s| match s.connection() {
+            Some(conn) => auth::check_channel(conn.is_tls(), conn.inner().peer(), allow),
+            None => Ok(()),
+        })
     }
 
     /// Opens the TCP connection for `connect` and `connect-tls`.
@@ -116,6 +129,7 @@ impl wit::GuestClient for Client {
             session: RefCell::new(Session::new(hostname)),
             options,
             host: RefCell::new(String::new()),
+            allow_insecure_auth: std::cell::Cell::new(false),
         }
     }
 
@@ -161,6 +175,65 @@ impl wit::GuestClient for Client {
 
     fn is_tls(&self) -> bool {
         self.with(|s| s.connection().is_some_and(Stream::is_tls))
+    }
+
+    fn login(
+        &self,
+        user: String,
+        password: String,
+        initial_response_ok: bool,
+    ) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(
+            self.check_auth_channel()
+                .and_then(|()| self.with(|s| s.login(&user, &password, initial_response_ok))),
+        )
+    }
+
+    fn login_with(
+        &self,
+        mechanism: wit::SaslMechanism,
+        user: String,
+        secret: String,
+        initial_response_ok: bool,
+    ) -> Result<wit::Reply, wit::SmtpError> {
+        let kind = match mechanism {
+            wit::SaslMechanism::CramMd5 => MechanismKind::CramMd5,
+            wit::SaslMechanism::Plain => MechanismKind::Plain,
+            wit::SaslMechanism::Login => MechanismKind::Login,
+            wit::SaslMechanism::Xoauth2 => MechanismKind::XOAuth2,
+            wit::SaslMechanism::Oauthbearer => MechanismKind::OAuthBearer,
+        };
+        let mut m = Mechanism::new(kind, &user, &secret);
+        wrap(
+            self.check_auth_channel()
+                .and_then(|()| self.with(|s| s.authenticate(&mut m, initial_response_ok))),
+        )
+    }
+
+    fn auth_start(
+        &self,
+        mechanism: String,
+        initial_response: Option<Vec<u8>>,
+    ) -> Result<wit::AuthStep, wit::SmtpError> {
+        self.check_auth_channel()
+            .and_then(|()| self.with(|s| s.auth_start(&mechanism, initial_response.as_deref())))
+            .map(step_to_wit)
+            .map_err(error_to_wit)
+    }
+
+    fn auth_continue(&self, response: Vec<u8>) -> Result<wit::AuthStep, wit::SmtpError> {
+        self.check_auth_channel()
+            .and_then(|()| self.with(|s| s.auth_continue(&response)))
+            .map(step_to_wit)
+            .map_err(error_to_wit)
+    }
+
+    fn auth_cancel(&self) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.auth_cancel()))
+    }
+
+    fn allow_insecure_auth(&self, allow: bool) {
+        self.allow_insecure_auth.set(allow);
     }
 
     fn set_debuglevel(&self, level: u8) {
@@ -277,6 +350,13 @@ impl wit::GuestClient for Client {
 
 fn wrap(result: Result<Reply, SmtpError>) -> Result<wit::Reply, wit::SmtpError> {
     result.map(reply_to_wit).map_err(error_to_wit)
+}
+
+fn step_to_wit(step: AuthStep) -> wit::AuthStep {
+    match step {
+        AuthStep::Done(reply) => wit::AuthStep::Done(reply_to_wit(reply)),
+        AuthStep::Challenge(bytes) => wit::AuthStep::Challenge(bytes),
+    }
 }
 
 fn reply_to_wit(r: Reply) -> wit::Reply {

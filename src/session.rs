@@ -2,6 +2,10 @@
 //! smtplib's methods. It talks to a [`Transport`] (a byte stream) and knows nothing of
 //! sockets or TLS; it never formats command bytes itself (see `protocol::command`).
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
+use crate::auth::{Mechanism, MechanismKind};
 use crate::debug::DebugLog;
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::command::{self, Charset};
@@ -21,6 +25,18 @@ pub trait Transport {
 /// How much one `recv` may read.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Most server challenges in one AUTH exchange (smtplib's `_MAXCHALLENGE`).
+const MAX_CHALLENGES: u32 = 5;
+
+/// What the server said to one step of an AUTH exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthStep {
+    /// 235 (or 503, already authenticated): the exchange is over.
+    Done(Reply),
+    /// 334: the decoded challenge to answer with [`Session::auth_continue`].
+    Challenge(Vec<u8>),
+}
+
 /// One SMTP session over a transport `T`, like smtplib's `SMTP` object.
 pub struct Session<T: Transport> {
     conn: Option<T>,
@@ -32,6 +48,8 @@ pub struct Session<T: Transport> {
     does_esmtp: bool,
     /// The current mail transaction uses SMTPUTF8.
     utf8: bool,
+    /// Challenges seen in the AUTH exchange in progress, if one is.
+    auth_challenges: Option<u32>,
     log: DebugLog,
 }
 
@@ -47,6 +65,7 @@ impl<T: Transport> Session<T> {
             features: Features::default(),
             does_esmtp: false,
             utf8: false,
+            auth_challenges: None,
             log: DebugLog::default(),
         }
     }
@@ -87,6 +106,7 @@ impl<T: Transport> Session<T> {
         }
         self.parser.reset();
         self.utf8 = false;
+        self.auth_challenges = None;
     }
 
     fn forget_helo(&mut self) {
@@ -107,12 +127,21 @@ impl<T: Transport> Session<T> {
 
     /// Sends bytes; a failure closes the connection.
     fn send(&mut self, bytes: &[u8]) -> Result<(), SmtpError> {
+        self.send_shown_as(bytes, None)
+    }
+
+    /// Sends bytes, showing `shown` instead of them in the debug transcript (for
+    /// credentials); a failure closes the connection.
+    fn send_shown_as(&mut self, bytes: &[u8], shown: Option<&str>) -> Result<(), SmtpError> {
         let Some(conn) = self.conn.as_mut() else {
             return Err(SmtpError::ServerDisconnected(
                 "not connected: call connect first".into(),
             ));
         };
-        self.log.sent(bytes);
+        match shown {
+            Some(text) => self.log.sent(text.as_bytes()),
+            None => self.log.sent(bytes),
+        }
         let result = conn.send(bytes);
         if let Err(e) = result {
             self.close();
@@ -423,6 +452,169 @@ impl<T: Transport> Session<T> {
     pub fn starttls_finish(&mut self, conn: T) {
         self.forget_helo();
         self.conn = Some(conn);
+    }
+
+    /// Starts an AUTH exchange for `mechanism`, with an initial response when given
+    /// (RFC 4954; an empty one is sent as `=`). EHLO first if needed; `NotSupported`
+    /// unless AUTH is advertised. The response is hidden in the debug transcript.
+    pub fn auth_start(
+        &mut self,
+        mechanism: &str,
+        initial: Option<&[u8]>,
+    ) -> Result<AuthStep, SmtpError> {
+        command::check_arg("SASL mechanism", mechanism, Charset::Ascii)?;
+        if mechanism.is_empty() || mechanism.contains(' ') {
+            return Err(SmtpError::InvalidArgument(format!(
+                "{mechanism:?} is not a SASL mechanism name"
+            )));
+        }
+        self.ehlo_or_helo_if_needed()?;
+        if !self.features.has("auth") {
+            return Err(SmtpError::NotSupported(
+                "SMTP AUTH extension not supported by server".into(),
+            ));
+        }
+        let reply = match initial {
+            Some(response) => {
+                let encoded = if response.is_empty() {
+                    "=".to_string()
+                } else {
+                    BASE64.encode(response)
+                };
+                let line = format!("AUTH {mechanism} {encoded}\r\n");
+                let shown = format!("AUTH {mechanism} <credentials hidden>\r\n");
+                self.send_shown_as(line.as_bytes(), Some(&shown))?;
+                self.read_reply()?
+            }
+            None => self.command(format!("AUTH {mechanism}\r\n").as_bytes())?,
+        };
+        self.auth_challenges = Some(0);
+        self.auth_step(reply)
+    }
+
+    /// Answers the challenge of the AUTH exchange in progress.
+    pub fn auth_continue(&mut self, response: &[u8]) -> Result<AuthStep, SmtpError> {
+        if self.auth_challenges.is_none() {
+            return Err(SmtpError::InvalidArgument(
+                "no AUTH exchange in progress: call auth-start first".into(),
+            ));
+        }
+        let line = format!("{}\r\n", BASE64.encode(response));
+        self.send_shown_as(line.as_bytes(), Some("<credentials hidden>\r\n"))?;
+        let reply = self.read_reply()?;
+        self.auth_step(reply)
+    }
+
+    /// Ends the AUTH exchange in progress with `*` (RFC 4954) and returns the reply.
+    pub fn auth_cancel(&mut self) -> Result<Reply, SmtpError> {
+        if self.auth_challenges.take().is_none() {
+            return Err(SmtpError::InvalidArgument(
+                "no AUTH exchange in progress".into(),
+            ));
+        }
+        self.command(b"*\r\n")
+    }
+
+    fn auth_step(&mut self, reply: Reply) -> Result<AuthStep, SmtpError> {
+        match reply.code {
+            334 => {
+                let seen = self.auth_challenges.unwrap_or(0) + 1;
+                self.auth_challenges = Some(seen);
+                let decoded = BASE64.decode(reply.text.trim().as_bytes());
+                match decoded {
+                    Ok(challenge) if seen <= MAX_CHALLENGES => Ok(AuthStep::Challenge(challenge)),
+                    _ => {
+                        // Too many challenges, or one that is not base64: give up.
+                        let _ = self.auth_cancel();
+                        Err(SmtpError::AuthenticationError(reply))
+                    }
+                }
+            }
+            235 | 503 => {
+                self.auth_challenges = None;
+                Ok(AuthStep::Done(reply))
+            }
+            _ => {
+                self.auth_challenges = None;
+                Err(SmtpError::AuthenticationError(reply))
+            }
+        }
+    }
+
+    /// Runs a built-in mechanism through the AUTH exchange. For OAuth mechanisms, the
+    /// JSON error the server sends as its challenge is added as the last line of the
+    /// `AuthenticationError`'s reply text.
+    pub fn authenticate(
+        &mut self,
+        mechanism: &mut Mechanism,
+        initial_response_ok: bool,
+    ) -> Result<Reply, SmtpError> {
+        let initial = if initial_response_ok {
+            mechanism.initial_response()
+        } else {
+            None
+        };
+        let name = mechanism.kind().name();
+        let mut step = self.auth_start(name, initial.as_deref())?;
+        let mut oauth_error: Option<String> = None;
+        loop {
+            match step {
+                AuthStep::Done(reply) => return Ok(reply),
+                AuthStep::Challenge(challenge) => {
+                    if mechanism.kind().is_oauth() {
+                        oauth_error = Some(String::from_utf8_lossy(&challenge).into_owned());
+                    }
+                    let response = mechanism.respond(&challenge);
+                    step = match self.auth_continue(&response) {
+                        Err(SmtpError::AuthenticationError(mut reply)) => {
+                            if let Some(json) = oauth_error.take() {
+                                reply.text.push('\n');
+                                reply.text.push_str(&json);
+                            }
+                            return Err(SmtpError::AuthenticationError(reply));
+                        }
+                        other => other?,
+                    };
+                }
+            }
+        }
+    }
+
+    /// smtplib's `login`: EHLO if needed, `NotSupported` unless AUTH is advertised, then
+    /// CRAM-MD5, PLAIN and LOGIN in that order among those advertised, until one works.
+    /// Fails with the last `AuthenticationError`, or `NotSupported` when the server
+    /// offers none of the three.
+    pub fn login(
+        &mut self,
+        user: &str,
+        password: &str,
+        initial_response_ok: bool,
+    ) -> Result<Reply, SmtpError> {
+        self.ehlo_or_helo_if_needed()?;
+        let Some(advertised) = self.features.get("auth").map(str::to_ascii_uppercase) else {
+            return Err(SmtpError::NotSupported(
+                "SMTP AUTH extension not supported by server".into(),
+            ));
+        };
+        let offered: Vec<&str> = advertised.split_whitespace().collect();
+        let mut last = None;
+        for kind in MechanismKind::LOGIN_ORDER {
+            if !offered.contains(&kind.name()) {
+                continue;
+            }
+            let mut mechanism = Mechanism::new(kind, user, password);
+            match self.authenticate(&mut mechanism, initial_response_ok) {
+                Ok(reply) => return Ok(reply),
+                Err(e @ SmtpError::AuthenticationError(_)) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            SmtpError::NotSupported(format!(
+                "no suitable authentication mechanism: the server offers{}",
+                if advertised.trim().is_empty() { " none".to_string() } else { format!(" {}", advertised.trim()) }
+            ))
+        }))
     }
 
     /// Sends QUIT, forgets the EHLO state and closes.

@@ -19,8 +19,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 wasmtime::component::bindgen!({ world: "smtp", path: "../wit" });
 
 pub use exports::smtplib::smtp::client::{
-    ClientOptions, EnhancedStatus, Extension, Message, Refusal, Reply, SenderRefusal, SmtpError,
-    SourceAddress, TlsConfig,
+    AuthStep, ClientOptions, EnhancedStatus, Extension, Message, Refusal, Reply, SaslMechanism,
+    SenderRefusal, SmtpError, SourceAddress, TlsConfig,
 };
 
 /// The component built by this crate's build script.
@@ -197,6 +197,18 @@ forward! {
     fn starttls(config: &TlsConfig) -> Call<Reply> => call_starttls;
     /// `is-tls()`.
     fn is_tls() -> Result<bool> => call_is_tls;
+    /// `login(user, password, initial-response-ok)`.
+    fn login(user: &str, password: &str, initial_response_ok: bool) -> Call<Reply> => call_login;
+    /// `login-with(mechanism, user, secret, initial-response-ok)`.
+    fn login_with(mechanism: SaslMechanism, user: &str, secret: &str, initial_response_ok: bool) -> Call<Reply> => call_login_with;
+    /// `auth-start(mechanism, initial-response)`.
+    fn auth_start(mechanism: &str, initial_response: Option<&[u8]>) -> Call<AuthStep> => call_auth_start;
+    /// `auth-continue(response)`.
+    fn auth_continue(response: &[u8]) -> Call<AuthStep> => call_auth_continue;
+    /// `auth-cancel()`.
+    fn auth_cancel() -> Call<Reply> => call_auth_cancel;
+    /// `allow-insecure-auth(allow)`.
+    fn allow_insecure_auth(allow: bool) -> Result<()> => call_allow_insecure_auth;
     /// `set-debuglevel(level)`.
     fn set_debuglevel(level: u8) -> Result<()> => call_set_debuglevel;
     /// `helo(name)`.
