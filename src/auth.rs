@@ -48,8 +48,11 @@ impl MechanismKind {
     }
 
     /// smtplib's `login` order: the password mechanisms it tries, best first.
-    pub const LOGIN_ORDER: [MechanismKind; 3] =
-        [MechanismKind::CramMd5, MechanismKind::Plain, MechanismKind::Login];
+    pub const LOGIN_ORDER: [MechanismKind; 3] = [
+        MechanismKind::CramMd5,
+        MechanismKind::Plain,
+        MechanismKind::Login,
+    ];
 
     /// Whether the secret is an OAuth token (the server may answer with a JSON error).
     pub fn is_oauth(self) -> bool {
@@ -153,7 +156,9 @@ mod tests {
     #[test]
     fn credentials_stay_off_cleartext_to_remote_peers() {
         let remote: IpAddr = "192.0.2.7".parse().unwrap();
-        assert!(matches!(check_channel(false, remote, false), Err(SmtpError::NotSupported(m)) if m.contains("192.0.2.7")));
+        assert!(
+            matches!(check_channel(false, remote, false), Err(SmtpError::NotSupported(m)) if m.contains("192.0.2.7"))
+        );
         assert!(check_channel(true, remote, false).is_ok());
         assert!(check_channel(false, remote, true).is_ok());
         assert!(check_channel(false, "127.0.0.1".parse().unwrap(), false).is_ok());
@@ -191,10 +196,16 @@ mod tests {
     #[test]
     fn oauth_initial_responses() {
         let mut m = Mechanism::new(MechanismKind::XOAuth2, "a@b.c", "tok");
-        assert_eq!(m.initial_response().unwrap(), b"user=a@b.c\x01auth=Bearer tok\x01\x01");
+        assert_eq!(
+            m.initial_response().unwrap(),
+            b"user=a@b.c\x01auth=Bearer tok\x01\x01"
+        );
         assert_eq!(m.respond(b"{\"status\":\"401\"}"), b"");
         let mut m = Mechanism::new(MechanismKind::OAuthBearer, "a,=b", "tok");
-        assert_eq!(m.initial_response().unwrap(), b"n,a=a=2C=3Db,\x01auth=Bearer tok\x01\x01");
+        assert_eq!(
+            m.initial_response().unwrap(),
+            b"n,a=a=2C=3Db,\x01auth=Bearer tok\x01\x01"
+        );
         assert_eq!(m.respond(b"{}"), b"\x01");
     }
 }

@@ -3,11 +3,11 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 
+use crate::auth::{self, Mechanism, MechanismKind};
 use crate::endpoint::{self, Host};
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::data;
 use crate::protocol::reply::Reply;
-use crate::auth::{self, Mechanism, MechanismKind};
 use crate::session::{AuthStep, Session};
 use crate::tls::Stream;
 use crate::tls_config::{self, TlsSettings};
@@ -72,10 +72,11 @@ impl Client {
             Host::Ip(ip) => ip.to_string(),
             Host::Name(name) => name.clone(),
         };
+        let shown = self.host.borrow().clone();
         self.with(|s| {
             s.close();
             s.log()
-                .note(&format!("connect: {host:?} port {}", target.port));
+                .note(&format!("connect: {shown} port {}", target.port));
         });
         TcpTransport::connect(&target, source, timeout)
     }

@@ -612,7 +612,11 @@ impl<T: Transport> Session<T> {
         Err(last.unwrap_or_else(|| {
             SmtpError::NotSupported(format!(
                 "no suitable authentication mechanism: the server offers{}",
-                if advertised.trim().is_empty() { " none".to_string() } else { format!(" {}", advertised.trim()) }
+                if advertised.trim().is_empty() {
+                    " none".to_string()
+                } else {
+                    format!(" {}", advertised.trim())
+                }
             ))
         }))
     }
