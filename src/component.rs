@@ -21,6 +21,8 @@ use exports::smtplib::smtp::client as wit;
 const SMTP_PORT: u16 = 25;
 /// The port `connect-tls` uses when none is given (smtplib's `SMTP_SSL_PORT`).
 const SMTP_SSL_PORT: u16 = 465;
+/// The port an LMTP client connects to when none is given (smtplib's `LMTP_PORT`).
+const LMTP_PORT: u16 = 24;
 /// The timeout when the caller sets none.
 const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 
@@ -44,6 +46,20 @@ struct Client {
 }
 
 impl Client {
+    fn with_session(options: wit::ClientOptions, make: fn(String) -> SmtpSession) -> Client {
+        let hostname = options
+            .local_hostname
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string());
+        Client {
+            session: RefCell::new(make(hostname)),
+            options,
+            host: RefCell::new(String::new()),
+            allow_insecure_auth: std::cell::Cell::new(false),
+        }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut SmtpSession) -> R) -> R {
         f(&mut self.session.borrow_mut())
     }
@@ -65,6 +81,11 @@ impl Client {
         port: Option<u16>,
         default_port: u16,
     ) -> Result<TcpTransport, SmtpError> {
+        if host.starts_with('/') {
+            return Err(SmtpError::NotSupported(format!(
+                "{host:?} looks like a Unix socket path: WASI 0.2 has no Unix sockets, connect over TCP"
+            )));
+        }
         let timeout = self.timeout_ns()?;
         let source = self.source()?;
         let target = endpoint::parse(host, port, default_port)?;
@@ -121,22 +142,21 @@ fn message_bytes(msg: wit::Message) -> Result<Vec<u8>, SmtpError> {
 
 impl wit::GuestClient for Client {
     fn new(options: wit::ClientOptions) -> Self {
-        let hostname = options
-            .local_hostname
-            .clone()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_string());
-        Client {
-            session: RefCell::new(Session::new(hostname)),
-            options,
-            host: RefCell::new(String::new()),
-            allow_insecure_auth: std::cell::Cell::new(false),
-        }
+        Client::with_session(options, Session::new)
+    }
+
+    fn lmtp(options: wit::ClientOptions) -> wit::Client {
+        wit::Client::new(Client::with_session(options, Session::new_lmtp))
     }
 
     fn connect(&self, host: String, port: Option<u16>) -> Result<wit::Reply, wit::SmtpError> {
+        let default_port = if self.with(|s| s.is_lmtp()) {
+            LMTP_PORT
+        } else {
+            SMTP_PORT
+        };
         let result = self
-            .open(&host, port, SMTP_PORT)
+            .open(&host, port, default_port)
             .and_then(|tcp| self.with(|s| s.start(Stream::Plain(tcp))));
         wrap(result)
     }
@@ -333,6 +353,42 @@ impl wit::GuestClient for Client {
                 })
             })
             .map(|refused| refused.into_iter().map(refusal_to_wit).collect())
+            .map_err(error_to_wit)
+    }
+
+    fn send_message(
+        &self,
+        msg: Vec<u8>,
+        from_addr: Option<String>,
+        to_addrs: Option<Vec<String>>,
+        mail_options: Vec<String>,
+        rcpt_options: Vec<String>,
+    ) -> Result<Vec<wit::Refusal>, wit::SmtpError> {
+        self.with(|s| {
+            s.send_message(
+                &msg,
+                from_addr.as_deref(),
+                to_addrs.as_deref(),
+                &mail_options,
+                &rcpt_options,
+            )
+        })
+        .map(|refused| refused.into_iter().map(refusal_to_wit).collect())
+        .map_err(error_to_wit)
+    }
+
+    fn lmtp_data(&self, msg: wit::Message) -> Result<Vec<wit::RecipientReply>, wit::SmtpError> {
+        message_bytes(msg)
+            .and_then(|bytes| self.with(|s| s.data_replies(&bytes)))
+            .map(|replies| {
+                replies
+                    .into_iter()
+                    .map(|(recipient, reply)| wit::RecipientReply {
+                        recipient,
+                        reply: reply_to_wit(reply),
+                    })
+                    .collect()
+            })
             .map_err(error_to_wit)
     }
 

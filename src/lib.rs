@@ -13,6 +13,7 @@ pub mod auth;
 pub mod debug;
 pub mod endpoint;
 pub mod error;
+pub mod message;
 pub mod protocol;
 pub mod session;
 pub mod tls;

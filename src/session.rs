@@ -50,6 +50,11 @@ pub struct Session<T: Transport> {
     utf8: bool,
     /// Challenges seen in the AUTH exchange in progress, if one is.
     auth_challenges: Option<u32>,
+    /// LMTP (RFC 2033) instead of SMTP.
+    lmtp: bool,
+    /// Recipients accepted in the current transaction, in order (LMTP answers the
+    /// data once for each).
+    accepted: Vec<String>,
     log: DebugLog,
 }
 
@@ -66,8 +71,24 @@ impl<T: Transport> Session<T> {
             does_esmtp: false,
             utf8: false,
             auth_challenges: None,
+            lmtp: false,
+            accepted: Vec::new(),
             log: DebugLog::default(),
         }
+    }
+
+    /// An unconnected LMTP session: LHLO instead of EHLO, and one reply per accepted
+    /// recipient after the data.
+    pub fn new_lmtp(local_hostname: String) -> Self {
+        Session {
+            lmtp: true,
+            ..Session::new(local_hostname)
+        }
+    }
+
+    /// Whether this is an LMTP session.
+    pub fn is_lmtp(&self) -> bool {
+        self.lmtp
     }
 
     /// The debug transcript writer.
@@ -216,9 +237,11 @@ impl<T: Transport> Session<T> {
         Ok(reply)
     }
 
-    /// Sends EHLO, records the reply and, when it is 250, the extensions.
+    /// Sends EHLO (LHLO for LMTP), records the reply and, when it is 250, the
+    /// extensions.
     pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
-        let line = command::line("EHLO", Some(self.hello_name(name)), Charset::Ascii)?;
+        let verb = if self.lmtp { "LHLO" } else { "EHLO" };
+        let line = command::line(verb, Some(self.hello_name(name)), Charset::Ascii)?;
         self.features = Features::default();
         self.does_esmtp = false;
         let reply = self.command(&line)?;
@@ -268,6 +291,7 @@ impl<T: Transport> Session<T> {
     /// Sends RSET and ends any SMTPUTF8 transaction.
     pub fn rset(&mut self) -> Result<Reply, SmtpError> {
         self.utf8 = false;
+        self.accepted.clear();
         self.docmd("RSET", None)
     }
 
@@ -294,6 +318,7 @@ impl<T: Transport> Session<T> {
         };
         let line = command::mail_from(sender, options, charset)?;
         self.utf8 = charset == Charset::Utf8;
+        self.accepted.clear();
         self.command(&line)
     }
 
@@ -301,13 +326,29 @@ impl<T: Transport> Session<T> {
     pub fn rcpt(&mut self, recipient: &str, options: &[String]) -> Result<Reply, SmtpError> {
         let options = if self.does_esmtp { options } else { &[] };
         let line = command::rcpt_to(recipient, options, self.charset())?;
-        self.command(&line)
+        let reply = self.command(&line)?;
+        if reply.code == 250 || reply.code == 251 {
+            self.accepted.push(recipient.to_string());
+        }
+        Ok(reply)
     }
 
     /// Sends DATA and then `msg` (already in wire line endings), dot-stuffed and ended.
-    /// A reply other than 354 to DATA is a `DataError`. A connection lost after the
-    /// whole message went out and before its reply is `DeliveryUnknown`.
+    /// A reply other than 354 to DATA is a `DataError`. Returns the reply to the data
+    /// (for LMTP, the first of the per-recipient replies, all of which are read). A
+    /// connection lost after the whole message went out and before its reply is
+    /// `DeliveryUnknown`.
     pub fn data(&mut self, msg: &[u8]) -> Result<Reply, SmtpError> {
+        let mut replies = self.data_replies(msg)?;
+        if replies.is_empty() {
+            return Err(SmtpError::DeliveryUnknown("no reply to the data".into()));
+        }
+        Ok(replies.swap_remove(0).1)
+    }
+
+    /// Sends the data and returns each reply after it with its recipient: one reply for
+    /// SMTP (under the first accepted recipient), one per accepted recipient for LMTP.
+    pub fn data_replies(&mut self, msg: &[u8]) -> Result<Vec<(String, Reply)>, SmtpError> {
         let reply = self.docmd("DATA", None)?;
         if reply.code != 354 {
             return Err(SmtpError::DataError(reply));
@@ -315,14 +356,26 @@ impl<T: Transport> Session<T> {
         let body = data::encode_body(msg);
         self.send(&body)?;
         self.utf8 = false;
-        self.read_reply().map_err(|e| match e {
-            SmtpError::ServerDisconnected(m) | SmtpError::Io(m) | SmtpError::Timeout(m) => {
-                SmtpError::DeliveryUnknown(format!(
-                    "the whole message was sent, then no reply came ({m}); it may have been delivered"
-                ))
-            }
-            other => other,
-        })
+        let recipients = std::mem::take(&mut self.accepted);
+        let expected = if self.lmtp {
+            recipients.len().max(1)
+        } else {
+            1
+        };
+        let mut replies = Vec::with_capacity(expected);
+        for i in 0..expected {
+            let reply = self.read_reply().map_err(|e| match e {
+                SmtpError::ServerDisconnected(m) | SmtpError::Io(m) | SmtpError::Timeout(m) => {
+                    SmtpError::DeliveryUnknown(format!(
+                        "the whole message was sent, then the connection was lost after {i} of {expected} replies ({m}); it may have been delivered"
+                    ))
+                }
+                other => other,
+            })?;
+            let recipient = recipients.get(i).cloned().unwrap_or_default();
+            replies.push((recipient, reply));
+        }
+        Ok(replies)
     }
 
     /// smtplib's `sendmail` for a message already in wire form (see
@@ -388,18 +441,74 @@ impl<T: Transport> Session<T> {
             self.rset_quietly();
             return Err(SmtpError::RecipientsRefused(refused));
         }
-        match self.data(msg) {
-            Ok(reply) if reply.code == 250 => Ok(refused),
-            Ok(reply) => {
-                self.end_failed_transaction(reply.code);
-                Err(SmtpError::DataError(reply))
-            }
+        let replies = match self.data_replies(msg) {
+            Ok(replies) => replies,
             Err(SmtpError::DataError(reply)) => {
                 self.end_failed_transaction(reply.code);
-                Err(SmtpError::DataError(reply))
+                return Err(SmtpError::DataError(reply));
             }
-            Err(e) => Err(e),
+            Err(e) => return Err(e),
+        };
+        if !self.lmtp {
+            return match replies.into_iter().next() {
+                Some((_, reply)) if reply.code == 250 => Ok(refused),
+                Some((_, reply)) => {
+                    self.end_failed_transaction(reply.code);
+                    Err(SmtpError::DataError(reply))
+                }
+                None => Err(SmtpError::DeliveryUnknown("no reply to the data".into())),
+            };
         }
+        // LMTP: every accepted recipient has its own outcome.
+        let mut delivered = 0;
+        for (recipient, reply) in replies {
+            if reply.code == 250 {
+                delivered += 1;
+            } else {
+                refused.push(Refusal { recipient, reply });
+            }
+        }
+        if delivered == 0 {
+            return Err(SmtpError::RecipientsRefused(refused));
+        }
+        Ok(refused)
+    }
+
+    /// smtplib's `send_message` for a serialized message: the envelope from the headers
+    /// unless given (see [`crate::message::prepare`]), Bcc and Resent-Bcc removed, and
+    /// SMTPUTF8 with BODY=8BITMIME added when an address needs them (`NotSupported`
+    /// when the server does not advertise SMTPUTF8).
+    pub fn send_message(
+        &mut self,
+        msg: &[u8],
+        from: Option<&str>,
+        to: Option<&[String]>,
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<Vec<Refusal>, SmtpError> {
+        let prepared = crate::message::prepare(msg, from, to)?;
+        self.ehlo_or_helo_if_needed()?;
+        let mut options = mail_options.to_vec();
+        let international = !prepared.from.is_ascii() || prepared.to.iter().any(|a| !a.is_ascii());
+        if international {
+            if !self.features.has("smtputf8") {
+                return Err(SmtpError::NotSupported(
+                    "one or more addresses need internationalized email (SMTPUTF8), which the server does not advertise".into(),
+                ));
+            }
+            for option in ["SMTPUTF8", "BODY=8BITMIME"] {
+                if !options.iter().any(|o| o.eq_ignore_ascii_case(option)) {
+                    options.push(option.to_string());
+                }
+            }
+        }
+        self.sendmail(
+            &prepared.from,
+            &prepared.to,
+            &prepared.bytes,
+            &options,
+            rcpt_options,
+        )
     }
 
     /// After a refused MAIL or data: close on 421, otherwise RSET.

@@ -19,8 +19,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 wasmtime::component::bindgen!({ world: "smtp", path: "../wit" });
 
 pub use exports::smtplib::smtp::client::{
-    AuthStep, ClientOptions, EnhancedStatus, Extension, Message, Refusal, Reply, SaslMechanism,
-    SenderRefusal, SmtpError, SourceAddress, TlsConfig,
+    AuthStep, ClientOptions, EnhancedStatus, Extension, Message, RecipientReply, Refusal, Reply,
+    SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
 };
 
 /// The component built by this crate's build script.
@@ -87,8 +87,17 @@ impl SmtpHost {
             .map_err(|e| wasmtime::format_err!("{e}"))
     }
 
-    /// A new instance of the component with one new client in it.
+    /// A new instance of the component with one new SMTP client in it.
     pub fn client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
+        self.instantiate(options, stderr, false)
+    }
+
+    /// A new instance of the component with one new LMTP client in it.
+    pub fn lmtp_client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
+        self.instantiate(options, stderr, true)
+    }
+
+    fn instantiate(&self, options: &ClientOptions, stderr: Stderr, lmtp: bool) -> Result<Client> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .allow_tcp(true)
@@ -111,10 +120,12 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         let api = Smtp::instantiate(&mut store, &self.component, &self.linker)?;
-        let handle = api
-            .smtplib_smtp_client()
-            .client()
-            .call_constructor(&mut store, options)?;
+        let guest = api.smtplib_smtp_client().client();
+        let handle = if lmtp {
+            guest.call_lmtp(&mut store, options)?
+        } else {
+            guest.call_constructor(&mut store, options)?
+        };
         Ok(Client {
             store,
             api,
@@ -247,6 +258,10 @@ forward! {
     fn data(msg: &Message) -> Call<Reply> => call_data;
     /// `sendmail(from, to, msg, mail-options, rcpt-options)`.
     fn sendmail(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_sendmail;
+    /// `send-message(msg, from, to, mail-options, rcpt-options)`.
+    fn send_message(msg: &[u8], from: Option<&str>, to: Option<&[String]>, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_send_message;
+    /// `lmtp-data(msg)`.
+    fn lmtp_data(msg: &Message) -> Call<Vec<RecipientReply>> => call_lmtp_data;
     /// `quit()`.
     fn quit() -> Call<Reply> => call_quit;
     /// `close()`.
