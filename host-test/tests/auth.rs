@@ -326,7 +326,7 @@ fn scripted_login_with_and_without_initial_response() {
 fn scripted_endless_challenges_end_in_an_error() {
     let mut steps: Vec<(&'static str, &'static [u8])> =
         vec![("EHLO", EHLO_AUTH), ("AUTH PLAIN", b"334 \r\n")];
-    steps.extend(std::iter::repeat(("", &b"334 \r\n"[..])).take(5));
+    steps.extend(std::iter::repeat_n(("", &b"334 \r\n"[..]), 5));
     steps.push(("*", b"501 5.7.0 cancelled\r\n"));
     let (port, seen) = scripted_peer(steps, |_| {});
     let mut c = client();
