@@ -3,11 +3,12 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 
+use crate::auth::{self, Mechanism, MechanismKind};
 use crate::endpoint::{self, Host};
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::data;
 use crate::protocol::reply::Reply;
-use crate::session::Session;
+use crate::session::{AuthStep, Session};
 use crate::tls::Stream;
 use crate::tls_config::{self, TlsSettings};
 use crate::transport::tcp::TcpTransport;
@@ -20,6 +21,8 @@ use exports::smtplib::smtp::client as wit;
 const SMTP_PORT: u16 = 25;
 /// The port `connect-tls` uses when none is given (smtplib's `SMTP_SSL_PORT`).
 const SMTP_SSL_PORT: u16 = 465;
+/// The port an LMTP client connects to when none is given (smtplib's `LMTP_PORT`).
+const LMTP_PORT: u16 = 24;
 /// The timeout when the caller sets none.
 const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 
@@ -38,11 +41,37 @@ struct Client {
     options: wit::ClientOptions,
     /// The host of the last `connect`: the default TLS server name.
     host: RefCell<String>,
+    /// Credentials may go over an unencrypted connection to a non-loopback peer.
+    allow_insecure_auth: std::cell::Cell<bool>,
 }
 
 impl Client {
+    fn with_session(options: wit::ClientOptions, make: fn(String) -> SmtpSession) -> Client {
+        let hostname = options
+            .local_hostname
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string());
+        Client {
+            session: RefCell::new(make(hostname)),
+            options,
+            host: RefCell::new(String::new()),
+            allow_insecure_auth: std::cell::Cell::new(false),
+        }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut SmtpSession) -> R) -> R {
         f(&mut self.session.borrow_mut())
+    }
+
+    /// Refuses to let credentials go in clear to a peer other than loopback, unless the
+    /// caller allowed it (Go's net/smtp rule).
+    fn check_auth_channel(&self) -> Result<(), SmtpError> {
+        let allow = self.allow_insecure_auth.get();
+        self.with(|s| match s.connection() {
+            Some(conn) => auth::check_channel(conn.is_tls(), conn.inner().peer(), allow),
+            None => Ok(()),
+        })
     }
 
     /// Opens the TCP connection for `connect` and `connect-tls`.
@@ -52,6 +81,11 @@ impl Client {
         port: Option<u16>,
         default_port: u16,
     ) -> Result<TcpTransport, SmtpError> {
+        if host.starts_with('/') {
+            return Err(SmtpError::NotSupported(format!(
+                "{host:?} looks like a Unix socket path: WASI 0.2 has no Unix sockets, connect over TCP"
+            )));
+        }
         let timeout = self.timeout_ns()?;
         let source = self.source()?;
         let target = endpoint::parse(host, port, default_port)?;
@@ -59,10 +93,11 @@ impl Client {
             Host::Ip(ip) => ip.to_string(),
             Host::Name(name) => name.clone(),
         };
+        let shown = self.host.borrow().clone();
         self.with(|s| {
             s.close();
             s.log()
-                .note(&format!("connect: {host:?} port {}", target.port));
+                .note(&format!("connect: {shown} port {}", target.port));
         });
         TcpTransport::connect(&target, source, timeout)
     }
@@ -107,21 +142,21 @@ fn message_bytes(msg: wit::Message) -> Result<Vec<u8>, SmtpError> {
 
 impl wit::GuestClient for Client {
     fn new(options: wit::ClientOptions) -> Self {
-        let hostname = options
-            .local_hostname
-            .clone()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_string());
-        Client {
-            session: RefCell::new(Session::new(hostname)),
-            options,
-            host: RefCell::new(String::new()),
-        }
+        Client::with_session(options, Session::new)
+    }
+
+    fn lmtp(options: wit::ClientOptions) -> wit::Client {
+        wit::Client::new(Client::with_session(options, Session::new_lmtp))
     }
 
     fn connect(&self, host: String, port: Option<u16>) -> Result<wit::Reply, wit::SmtpError> {
+        let default_port = if self.with(|s| s.is_lmtp()) {
+            LMTP_PORT
+        } else {
+            SMTP_PORT
+        };
         let result = self
-            .open(&host, port, SMTP_PORT)
+            .open(&host, port, default_port)
             .and_then(|tcp| self.with(|s| s.start(Stream::Plain(tcp))));
         wrap(result)
     }
@@ -161,6 +196,65 @@ impl wit::GuestClient for Client {
 
     fn is_tls(&self) -> bool {
         self.with(|s| s.connection().is_some_and(Stream::is_tls))
+    }
+
+    fn login(
+        &self,
+        user: String,
+        password: String,
+        initial_response_ok: bool,
+    ) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(
+            self.check_auth_channel()
+                .and_then(|()| self.with(|s| s.login(&user, &password, initial_response_ok))),
+        )
+    }
+
+    fn login_with(
+        &self,
+        mechanism: wit::SaslMechanism,
+        user: String,
+        secret: String,
+        initial_response_ok: bool,
+    ) -> Result<wit::Reply, wit::SmtpError> {
+        let kind = match mechanism {
+            wit::SaslMechanism::CramMd5 => MechanismKind::CramMd5,
+            wit::SaslMechanism::Plain => MechanismKind::Plain,
+            wit::SaslMechanism::Login => MechanismKind::Login,
+            wit::SaslMechanism::Xoauth2 => MechanismKind::XOAuth2,
+            wit::SaslMechanism::Oauthbearer => MechanismKind::OAuthBearer,
+        };
+        let mut m = Mechanism::new(kind, &user, &secret);
+        wrap(
+            self.check_auth_channel()
+                .and_then(|()| self.with(|s| s.authenticate(&mut m, initial_response_ok))),
+        )
+    }
+
+    fn auth_start(
+        &self,
+        mechanism: String,
+        initial_response: Option<Vec<u8>>,
+    ) -> Result<wit::AuthStep, wit::SmtpError> {
+        self.check_auth_channel()
+            .and_then(|()| self.with(|s| s.auth_start(&mechanism, initial_response.as_deref())))
+            .map(step_to_wit)
+            .map_err(error_to_wit)
+    }
+
+    fn auth_continue(&self, response: Vec<u8>) -> Result<wit::AuthStep, wit::SmtpError> {
+        self.check_auth_channel()
+            .and_then(|()| self.with(|s| s.auth_continue(&response)))
+            .map(step_to_wit)
+            .map_err(error_to_wit)
+    }
+
+    fn auth_cancel(&self) -> Result<wit::Reply, wit::SmtpError> {
+        wrap(self.with(|s| s.auth_cancel()))
+    }
+
+    fn allow_insecure_auth(&self, allow: bool) {
+        self.allow_insecure_auth.set(allow);
     }
 
     fn set_debuglevel(&self, level: u8) {
@@ -262,6 +356,42 @@ impl wit::GuestClient for Client {
             .map_err(error_to_wit)
     }
 
+    fn send_message(
+        &self,
+        msg: Vec<u8>,
+        from_addr: Option<String>,
+        to_addrs: Option<Vec<String>>,
+        mail_options: Vec<String>,
+        rcpt_options: Vec<String>,
+    ) -> Result<Vec<wit::Refusal>, wit::SmtpError> {
+        self.with(|s| {
+            s.send_message(
+                &msg,
+                from_addr.as_deref(),
+                to_addrs.as_deref(),
+                &mail_options,
+                &rcpt_options,
+            )
+        })
+        .map(|refused| refused.into_iter().map(refusal_to_wit).collect())
+        .map_err(error_to_wit)
+    }
+
+    fn lmtp_data(&self, msg: wit::Message) -> Result<Vec<wit::RecipientReply>, wit::SmtpError> {
+        message_bytes(msg)
+            .and_then(|bytes| self.with(|s| s.data_replies(&bytes)))
+            .map(|replies| {
+                replies
+                    .into_iter()
+                    .map(|(recipient, reply)| wit::RecipientReply {
+                        recipient,
+                        reply: reply_to_wit(reply),
+                    })
+                    .collect()
+            })
+            .map_err(error_to_wit)
+    }
+
     fn quit(&self) -> Result<wit::Reply, wit::SmtpError> {
         wrap(self.with(|s| s.quit()))
     }
@@ -277,6 +407,13 @@ impl wit::GuestClient for Client {
 
 fn wrap(result: Result<Reply, SmtpError>) -> Result<wit::Reply, wit::SmtpError> {
     result.map(reply_to_wit).map_err(error_to_wit)
+}
+
+fn step_to_wit(step: AuthStep) -> wit::AuthStep {
+    match step {
+        AuthStep::Done(reply) => wit::AuthStep::Done(reply_to_wit(reply)),
+        AuthStep::Challenge(bytes) => wit::AuthStep::Challenge(bytes),
+    }
 }
 
 fn reply_to_wit(r: Reply) -> wit::Reply {

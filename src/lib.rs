@@ -9,9 +9,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod auth;
 pub mod debug;
 pub mod endpoint;
 pub mod error;
+pub mod message;
 pub mod protocol;
 pub mod session;
 pub mod tls;

@@ -2,6 +2,10 @@
 //! smtplib's methods. It talks to a [`Transport`] (a byte stream) and knows nothing of
 //! sockets or TLS; it never formats command bytes itself (see `protocol::command`).
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
+use crate::auth::{Mechanism, MechanismKind};
 use crate::debug::DebugLog;
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::command::{self, Charset};
@@ -21,6 +25,18 @@ pub trait Transport {
 /// How much one `recv` may read.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Most server challenges in one AUTH exchange (smtplib's `_MAXCHALLENGE`).
+const MAX_CHALLENGES: u32 = 5;
+
+/// What the server said to one step of an AUTH exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthStep {
+    /// 235 (or 503, already authenticated): the exchange is over.
+    Done(Reply),
+    /// 334: the decoded challenge to answer with [`Session::auth_continue`].
+    Challenge(Vec<u8>),
+}
+
 /// One SMTP session over a transport `T`, like smtplib's `SMTP` object.
 pub struct Session<T: Transport> {
     conn: Option<T>,
@@ -32,6 +48,13 @@ pub struct Session<T: Transport> {
     does_esmtp: bool,
     /// The current mail transaction uses SMTPUTF8.
     utf8: bool,
+    /// Challenges seen in the AUTH exchange in progress, if one is.
+    auth_challenges: Option<u32>,
+    /// LMTP (RFC 2033) instead of SMTP.
+    lmtp: bool,
+    /// Recipients accepted in the current transaction, in order (LMTP answers the
+    /// data once for each).
+    accepted: Vec<String>,
     log: DebugLog,
 }
 
@@ -47,8 +70,25 @@ impl<T: Transport> Session<T> {
             features: Features::default(),
             does_esmtp: false,
             utf8: false,
+            auth_challenges: None,
+            lmtp: false,
+            accepted: Vec::new(),
             log: DebugLog::default(),
         }
+    }
+
+    /// An unconnected LMTP session: LHLO instead of EHLO, and one reply per accepted
+    /// recipient after the data.
+    pub fn new_lmtp(local_hostname: String) -> Self {
+        Session {
+            lmtp: true,
+            ..Session::new(local_hostname)
+        }
+    }
+
+    /// Whether this is an LMTP session.
+    pub fn is_lmtp(&self) -> bool {
+        self.lmtp
     }
 
     /// The debug transcript writer.
@@ -87,6 +127,7 @@ impl<T: Transport> Session<T> {
         }
         self.parser.reset();
         self.utf8 = false;
+        self.auth_challenges = None;
     }
 
     fn forget_helo(&mut self) {
@@ -107,12 +148,21 @@ impl<T: Transport> Session<T> {
 
     /// Sends bytes; a failure closes the connection.
     fn send(&mut self, bytes: &[u8]) -> Result<(), SmtpError> {
+        self.send_shown_as(bytes, None)
+    }
+
+    /// Sends bytes, showing `shown` instead of them in the debug transcript (for
+    /// credentials); a failure closes the connection.
+    fn send_shown_as(&mut self, bytes: &[u8], shown: Option<&str>) -> Result<(), SmtpError> {
         let Some(conn) = self.conn.as_mut() else {
             return Err(SmtpError::ServerDisconnected(
                 "not connected: call connect first".into(),
             ));
         };
-        self.log.sent(bytes);
+        match shown {
+            Some(text) => self.log.sent(text.as_bytes()),
+            None => self.log.sent(bytes),
+        }
         let result = conn.send(bytes);
         if let Err(e) = result {
             self.close();
@@ -187,9 +237,11 @@ impl<T: Transport> Session<T> {
         Ok(reply)
     }
 
-    /// Sends EHLO, records the reply and, when it is 250, the extensions.
+    /// Sends EHLO (LHLO for LMTP), records the reply and, when it is 250, the
+    /// extensions.
     pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
-        let line = command::line("EHLO", Some(self.hello_name(name)), Charset::Ascii)?;
+        let verb = if self.lmtp { "LHLO" } else { "EHLO" };
+        let line = command::line(verb, Some(self.hello_name(name)), Charset::Ascii)?;
         self.features = Features::default();
         self.does_esmtp = false;
         let reply = self.command(&line)?;
@@ -239,6 +291,7 @@ impl<T: Transport> Session<T> {
     /// Sends RSET and ends any SMTPUTF8 transaction.
     pub fn rset(&mut self) -> Result<Reply, SmtpError> {
         self.utf8 = false;
+        self.accepted.clear();
         self.docmd("RSET", None)
     }
 
@@ -265,6 +318,7 @@ impl<T: Transport> Session<T> {
         };
         let line = command::mail_from(sender, options, charset)?;
         self.utf8 = charset == Charset::Utf8;
+        self.accepted.clear();
         self.command(&line)
     }
 
@@ -272,13 +326,29 @@ impl<T: Transport> Session<T> {
     pub fn rcpt(&mut self, recipient: &str, options: &[String]) -> Result<Reply, SmtpError> {
         let options = if self.does_esmtp { options } else { &[] };
         let line = command::rcpt_to(recipient, options, self.charset())?;
-        self.command(&line)
+        let reply = self.command(&line)?;
+        if reply.code == 250 || reply.code == 251 {
+            self.accepted.push(recipient.to_string());
+        }
+        Ok(reply)
     }
 
     /// Sends DATA and then `msg` (already in wire line endings), dot-stuffed and ended.
-    /// A reply other than 354 to DATA is a `DataError`. A connection lost after the
-    /// whole message went out and before its reply is `DeliveryUnknown`.
+    /// A reply other than 354 to DATA is a `DataError`. Returns the reply to the data
+    /// (for LMTP, the first of the per-recipient replies, all of which are read). A
+    /// connection lost after the whole message went out and before its reply is
+    /// `DeliveryUnknown`.
     pub fn data(&mut self, msg: &[u8]) -> Result<Reply, SmtpError> {
+        let mut replies = self.data_replies(msg)?;
+        if replies.is_empty() {
+            return Err(SmtpError::DeliveryUnknown("no reply to the data".into()));
+        }
+        Ok(replies.swap_remove(0).1)
+    }
+
+    /// Sends the data and returns each reply after it with its recipient: one reply for
+    /// SMTP (under the first accepted recipient), one per accepted recipient for LMTP.
+    pub fn data_replies(&mut self, msg: &[u8]) -> Result<Vec<(String, Reply)>, SmtpError> {
         let reply = self.docmd("DATA", None)?;
         if reply.code != 354 {
             return Err(SmtpError::DataError(reply));
@@ -286,14 +356,26 @@ impl<T: Transport> Session<T> {
         let body = data::encode_body(msg);
         self.send(&body)?;
         self.utf8 = false;
-        self.read_reply().map_err(|e| match e {
-            SmtpError::ServerDisconnected(m) | SmtpError::Io(m) | SmtpError::Timeout(m) => {
-                SmtpError::DeliveryUnknown(format!(
-                    "the whole message was sent, then no reply came ({m}); it may have been delivered"
-                ))
-            }
-            other => other,
-        })
+        let recipients = std::mem::take(&mut self.accepted);
+        let expected = if self.lmtp {
+            recipients.len().max(1)
+        } else {
+            1
+        };
+        let mut replies = Vec::with_capacity(expected);
+        for i in 0..expected {
+            let reply = self.read_reply().map_err(|e| match e {
+                SmtpError::ServerDisconnected(m) | SmtpError::Io(m) | SmtpError::Timeout(m) => {
+                    SmtpError::DeliveryUnknown(format!(
+                        "the whole message was sent, then the connection was lost after {i} of {expected} replies ({m}); it may have been delivered"
+                    ))
+                }
+                other => other,
+            })?;
+            let recipient = recipients.get(i).cloned().unwrap_or_default();
+            replies.push((recipient, reply));
+        }
+        Ok(replies)
     }
 
     /// smtplib's `sendmail` for a message already in wire form (see
@@ -359,18 +441,74 @@ impl<T: Transport> Session<T> {
             self.rset_quietly();
             return Err(SmtpError::RecipientsRefused(refused));
         }
-        match self.data(msg) {
-            Ok(reply) if reply.code == 250 => Ok(refused),
-            Ok(reply) => {
-                self.end_failed_transaction(reply.code);
-                Err(SmtpError::DataError(reply))
-            }
+        let replies = match self.data_replies(msg) {
+            Ok(replies) => replies,
             Err(SmtpError::DataError(reply)) => {
                 self.end_failed_transaction(reply.code);
-                Err(SmtpError::DataError(reply))
+                return Err(SmtpError::DataError(reply));
             }
-            Err(e) => Err(e),
+            Err(e) => return Err(e),
+        };
+        if !self.lmtp {
+            return match replies.into_iter().next() {
+                Some((_, reply)) if reply.code == 250 => Ok(refused),
+                Some((_, reply)) => {
+                    self.end_failed_transaction(reply.code);
+                    Err(SmtpError::DataError(reply))
+                }
+                None => Err(SmtpError::DeliveryUnknown("no reply to the data".into())),
+            };
         }
+        // LMTP: every accepted recipient has its own outcome.
+        let mut delivered = 0;
+        for (recipient, reply) in replies {
+            if reply.code == 250 {
+                delivered += 1;
+            } else {
+                refused.push(Refusal { recipient, reply });
+            }
+        }
+        if delivered == 0 {
+            return Err(SmtpError::RecipientsRefused(refused));
+        }
+        Ok(refused)
+    }
+
+    /// smtplib's `send_message` for a serialized message: the envelope from the headers
+    /// unless given (see [`crate::message::prepare`]), Bcc and Resent-Bcc removed, and
+    /// SMTPUTF8 with BODY=8BITMIME added when an address needs them (`NotSupported`
+    /// when the server does not advertise SMTPUTF8).
+    pub fn send_message(
+        &mut self,
+        msg: &[u8],
+        from: Option<&str>,
+        to: Option<&[String]>,
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<Vec<Refusal>, SmtpError> {
+        let prepared = crate::message::prepare(msg, from, to)?;
+        self.ehlo_or_helo_if_needed()?;
+        let mut options = mail_options.to_vec();
+        let international = !prepared.from.is_ascii() || prepared.to.iter().any(|a| !a.is_ascii());
+        if international {
+            if !self.features.has("smtputf8") {
+                return Err(SmtpError::NotSupported(
+                    "one or more addresses need internationalized email (SMTPUTF8), which the server does not advertise".into(),
+                ));
+            }
+            for option in ["SMTPUTF8", "BODY=8BITMIME"] {
+                if !options.iter().any(|o| o.eq_ignore_ascii_case(option)) {
+                    options.push(option.to_string());
+                }
+            }
+        }
+        self.sendmail(
+            &prepared.from,
+            &prepared.to,
+            &prepared.bytes,
+            &options,
+            rcpt_options,
+        )
     }
 
     /// After a refused MAIL or data: close on 421, otherwise RSET.
@@ -423,6 +561,173 @@ impl<T: Transport> Session<T> {
     pub fn starttls_finish(&mut self, conn: T) {
         self.forget_helo();
         self.conn = Some(conn);
+    }
+
+    /// Starts an AUTH exchange for `mechanism`, with an initial response when given
+    /// (RFC 4954; an empty one is sent as `=`). EHLO first if needed; `NotSupported`
+    /// unless AUTH is advertised. The response is hidden in the debug transcript.
+    pub fn auth_start(
+        &mut self,
+        mechanism: &str,
+        initial: Option<&[u8]>,
+    ) -> Result<AuthStep, SmtpError> {
+        command::check_arg("SASL mechanism", mechanism, Charset::Ascii)?;
+        if mechanism.is_empty() || mechanism.contains(' ') {
+            return Err(SmtpError::InvalidArgument(format!(
+                "{mechanism:?} is not a SASL mechanism name"
+            )));
+        }
+        self.ehlo_or_helo_if_needed()?;
+        if !self.features.has("auth") {
+            return Err(SmtpError::NotSupported(
+                "SMTP AUTH extension not supported by server".into(),
+            ));
+        }
+        let reply = match initial {
+            Some(response) => {
+                let encoded = if response.is_empty() {
+                    "=".to_string()
+                } else {
+                    BASE64.encode(response)
+                };
+                let line = format!("AUTH {mechanism} {encoded}\r\n");
+                let shown = format!("AUTH {mechanism} <credentials hidden>\r\n");
+                self.send_shown_as(line.as_bytes(), Some(&shown))?;
+                self.read_reply()?
+            }
+            None => self.command(format!("AUTH {mechanism}\r\n").as_bytes())?,
+        };
+        self.auth_challenges = Some(0);
+        self.auth_step(reply)
+    }
+
+    /// Answers the challenge of the AUTH exchange in progress.
+    pub fn auth_continue(&mut self, response: &[u8]) -> Result<AuthStep, SmtpError> {
+        if self.auth_challenges.is_none() {
+            return Err(SmtpError::InvalidArgument(
+                "no AUTH exchange in progress: call auth-start first".into(),
+            ));
+        }
+        let line = format!("{}\r\n", BASE64.encode(response));
+        self.send_shown_as(line.as_bytes(), Some("<credentials hidden>\r\n"))?;
+        let reply = self.read_reply()?;
+        self.auth_step(reply)
+    }
+
+    /// Ends the AUTH exchange in progress with `*` (RFC 4954) and returns the reply.
+    pub fn auth_cancel(&mut self) -> Result<Reply, SmtpError> {
+        if self.auth_challenges.take().is_none() {
+            return Err(SmtpError::InvalidArgument(
+                "no AUTH exchange in progress".into(),
+            ));
+        }
+        self.command(b"*\r\n")
+    }
+
+    fn auth_step(&mut self, reply: Reply) -> Result<AuthStep, SmtpError> {
+        match reply.code {
+            334 => {
+                let seen = self.auth_challenges.unwrap_or(0) + 1;
+                self.auth_challenges = Some(seen);
+                let decoded = BASE64.decode(reply.text.trim().as_bytes());
+                match decoded {
+                    Ok(challenge) if seen <= MAX_CHALLENGES => Ok(AuthStep::Challenge(challenge)),
+                    _ => {
+                        // Too many challenges, or one that is not base64: give up.
+                        let _ = self.auth_cancel();
+                        Err(SmtpError::AuthenticationError(reply))
+                    }
+                }
+            }
+            235 | 503 => {
+                self.auth_challenges = None;
+                Ok(AuthStep::Done(reply))
+            }
+            _ => {
+                self.auth_challenges = None;
+                Err(SmtpError::AuthenticationError(reply))
+            }
+        }
+    }
+
+    /// Runs a built-in mechanism through the AUTH exchange. For OAuth mechanisms, the
+    /// JSON error the server sends as its challenge is added as the last line of the
+    /// `AuthenticationError`'s reply text.
+    pub fn authenticate(
+        &mut self,
+        mechanism: &mut Mechanism,
+        initial_response_ok: bool,
+    ) -> Result<Reply, SmtpError> {
+        let initial = if initial_response_ok {
+            mechanism.initial_response()
+        } else {
+            None
+        };
+        let name = mechanism.kind().name();
+        let mut step = self.auth_start(name, initial.as_deref())?;
+        let mut oauth_error: Option<String> = None;
+        loop {
+            match step {
+                AuthStep::Done(reply) => return Ok(reply),
+                AuthStep::Challenge(challenge) => {
+                    if mechanism.kind().is_oauth() {
+                        oauth_error = Some(String::from_utf8_lossy(&challenge).into_owned());
+                    }
+                    let response = mechanism.respond(&challenge);
+                    step = match self.auth_continue(&response) {
+                        Err(SmtpError::AuthenticationError(mut reply)) => {
+                            if let Some(json) = oauth_error.take() {
+                                reply.text.push('\n');
+                                reply.text.push_str(&json);
+                            }
+                            return Err(SmtpError::AuthenticationError(reply));
+                        }
+                        other => other?,
+                    };
+                }
+            }
+        }
+    }
+
+    /// smtplib's `login`: EHLO if needed, `NotSupported` unless AUTH is advertised, then
+    /// CRAM-MD5, PLAIN and LOGIN in that order among those advertised, until one works.
+    /// Fails with the last `AuthenticationError`, or `NotSupported` when the server
+    /// offers none of the three.
+    pub fn login(
+        &mut self,
+        user: &str,
+        password: &str,
+        initial_response_ok: bool,
+    ) -> Result<Reply, SmtpError> {
+        self.ehlo_or_helo_if_needed()?;
+        let Some(advertised) = self.features.get("auth").map(str::to_ascii_uppercase) else {
+            return Err(SmtpError::NotSupported(
+                "SMTP AUTH extension not supported by server".into(),
+            ));
+        };
+        let offered: Vec<&str> = advertised.split_whitespace().collect();
+        let mut last = None;
+        for kind in MechanismKind::LOGIN_ORDER {
+            if !offered.contains(&kind.name()) {
+                continue;
+            }
+            let mut mechanism = Mechanism::new(kind, user, password);
+            match self.authenticate(&mut mechanism, initial_response_ok) {
+                Ok(reply) => return Ok(reply),
+                Err(e @ SmtpError::AuthenticationError(_)) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            SmtpError::NotSupported(format!(
+                "no suitable authentication mechanism: the server offers{}",
+                if advertised.trim().is_empty() {
+                    " none".to_string()
+                } else {
+                    format!(" {}", advertised.trim())
+                }
+            ))
+        }))
     }
 
     /// Sends QUIT, forgets the EHLO state and closes.

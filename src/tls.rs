@@ -144,6 +144,14 @@ impl<T: Transport> Stream<T> {
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
+
+    /// The transport under the stream (under TLS, if any).
+    pub fn inner(&self) -> &T {
+        match self {
+            Stream::Plain(t) => t,
+            Stream::Tls(t) => &t.inner,
+        }
+    }
 }
 
 impl<T: Transport> Transport for Stream<T> {

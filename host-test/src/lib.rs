@@ -19,8 +19,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 wasmtime::component::bindgen!({ world: "smtp", path: "../wit" });
 
 pub use exports::smtplib::smtp::client::{
-    ClientOptions, EnhancedStatus, Extension, Message, Refusal, Reply, SenderRefusal, SmtpError,
-    SourceAddress, TlsConfig,
+    AuthStep, ClientOptions, EnhancedStatus, Extension, Message, RecipientReply, Refusal, Reply,
+    SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
 };
 
 /// The component built by this crate's build script.
@@ -87,8 +87,17 @@ impl SmtpHost {
             .map_err(|e| wasmtime::format_err!("{e}"))
     }
 
-    /// A new instance of the component with one new client in it.
+    /// A new instance of the component with one new SMTP client in it.
     pub fn client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
+        self.instantiate(options, stderr, false)
+    }
+
+    /// A new instance of the component with one new LMTP client in it.
+    pub fn lmtp_client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
+        self.instantiate(options, stderr, true)
+    }
+
+    fn instantiate(&self, options: &ClientOptions, stderr: Stderr, lmtp: bool) -> Result<Client> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .allow_tcp(true)
@@ -111,10 +120,12 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         let api = Smtp::instantiate(&mut store, &self.component, &self.linker)?;
-        let handle = api
-            .smtplib_smtp_client()
-            .client()
-            .call_constructor(&mut store, options)?;
+        let guest = api.smtplib_smtp_client().client();
+        let handle = if lmtp {
+            guest.call_lmtp(&mut store, options)?
+        } else {
+            guest.call_constructor(&mut store, options)?
+        };
         Ok(Client {
             store,
             api,
@@ -197,6 +208,18 @@ forward! {
     fn starttls(config: &TlsConfig) -> Call<Reply> => call_starttls;
     /// `is-tls()`.
     fn is_tls() -> Result<bool> => call_is_tls;
+    /// `login(user, password, initial-response-ok)`.
+    fn login(user: &str, password: &str, initial_response_ok: bool) -> Call<Reply> => call_login;
+    /// `login-with(mechanism, user, secret, initial-response-ok)`.
+    fn login_with(mechanism: SaslMechanism, user: &str, secret: &str, initial_response_ok: bool) -> Call<Reply> => call_login_with;
+    /// `auth-start(mechanism, initial-response)`.
+    fn auth_start(mechanism: &str, initial_response: Option<&[u8]>) -> Call<AuthStep> => call_auth_start;
+    /// `auth-continue(response)`.
+    fn auth_continue(response: &[u8]) -> Call<AuthStep> => call_auth_continue;
+    /// `auth-cancel()`.
+    fn auth_cancel() -> Call<Reply> => call_auth_cancel;
+    /// `allow-insecure-auth(allow)`.
+    fn allow_insecure_auth(allow: bool) -> Result<()> => call_allow_insecure_auth;
     /// `set-debuglevel(level)`.
     fn set_debuglevel(level: u8) -> Result<()> => call_set_debuglevel;
     /// `helo(name)`.
@@ -235,6 +258,10 @@ forward! {
     fn data(msg: &Message) -> Call<Reply> => call_data;
     /// `sendmail(from, to, msg, mail-options, rcpt-options)`.
     fn sendmail(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_sendmail;
+    /// `send-message(msg, from, to, mail-options, rcpt-options)`.
+    fn send_message(msg: &[u8], from: Option<&str>, to: Option<&[String]>, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_send_message;
+    /// `lmtp-data(msg)`.
+    fn lmtp_data(msg: &Message) -> Call<Vec<RecipientReply>> => call_lmtp_data;
     /// `quit()`.
     fn quit() -> Call<Reply> => call_quit;
     /// `close()`.

@@ -376,6 +376,18 @@ impl Dovecot {
     }
 }
 
+impl Dovecot {
+    /// How many messages Dovecot delivered into `user`'s mailbox.
+    pub fn delivered_to(&self, user: &str) -> usize {
+        let maildir = self.dir.path().join("dc").join("mail").join(user);
+        ["new", "cur"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(maildir.join(sub)).ok())
+            .map(|d| d.count())
+            .sum()
+    }
+}
+
 impl Drop for Dovecot {
     fn drop(&mut self) {
         let dir = self.dir.path().join("dc").to_string_lossy().into_owned();

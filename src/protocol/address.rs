@@ -1,4 +1,212 @@
-//! Address quoting for MAIL and RCPT, as smtplib's `quoteaddr` does it.
+//! Addresses: quoting for MAIL and RCPT as smtplib's `quoteaddr` does it, and RFC 5322
+//! address lists (display names, quoted local parts, comments, groups) for
+//! `send-message`, as Python's `email.utils.getaddresses` reads them.
+
+/// One mailbox of an address list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    /// The display name (empty when there is none).
+    pub name: String,
+    /// The address (`local@domain`, quoted local parts kept quoted).
+    pub addr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// An atom or dot-atom piece.
+    Atom(String),
+    /// A quoted string, with its quotes and escapes as written.
+    Quoted(String),
+    /// A domain literal `[...]`.
+    Literal(String),
+    /// One of `< > , : ; @ .`.
+    Special(char),
+}
+
+impl Token {
+    fn is(&self, c: char) -> bool {
+        *self == Token::Special(c)
+    }
+
+    /// The token as it goes into an address.
+    fn raw(&self) -> String {
+        match self {
+            Token::Atom(s) | Token::Quoted(s) | Token::Literal(s) => s.clone(),
+            Token::Special(c) => c.to_string(),
+        }
+    }
+
+    /// The token as it reads in a display name (quotes and escapes removed).
+    fn display(&self) -> String {
+        match self {
+            Token::Quoted(s) => {
+                let inner = s.strip_prefix('"').unwrap_or(s);
+                let inner = inner.strip_suffix('"').unwrap_or(inner);
+                let mut out = String::with_capacity(inner.len());
+                let mut escaped = false;
+                for c in inner.chars() {
+                    if escaped || c != '\\' {
+                        out.push(c);
+                        escaped = false;
+                    } else {
+                        escaped = true;
+                    }
+                }
+                out
+            }
+            other => other.raw(),
+        }
+    }
+}
+
+/// Splits a header value into tokens, dropping white space and comments.
+fn tokenize(s: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' => {
+                let mut depth = 0usize;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '(' => depth += 1,
+                        ')' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '"' => {
+                let mut q = String::from('"');
+                let mut closed = false;
+                chars.next();
+                while let Some(c) = chars.next() {
+                    q.push(c);
+                    match c {
+                        '\\' => {
+                            if let Some(n) = chars.next() {
+                                q.push(n);
+                            }
+                        }
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                // An unterminated quoted string swallows the rest: it holds no address.
+                if closed {
+                    tokens.push(Token::Quoted(q));
+                }
+            }
+            '[' => {
+                let mut lit = String::new();
+                for c in chars.by_ref() {
+                    lit.push(c);
+                    if c == ']' {
+                        break;
+                    }
+                }
+                tokens.push(Token::Literal(lit));
+            }
+            '<' | '>' | ',' | ':' | ';' | '@' | '.' => {
+                chars.next();
+                tokens.push(Token::Special(c));
+            }
+            _ => {
+                let mut atom = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() || "()<>,:;@.\"[".contains(c) {
+                        break;
+                    }
+                    atom.push(c);
+                    chars.next();
+                }
+                tokens.push(Token::Atom(atom));
+            }
+        }
+    }
+    tokens
+}
+
+/// Reads one mailbox from its tokens; `None` when it holds no address.
+fn mailbox(tokens: &[Token]) -> Option<Mailbox> {
+    let open = tokens.iter().position(|t| t.is('<'));
+    let (name_tokens, addr_tokens) = match open {
+        Some(open) => {
+            let inner = tokens.get(open + 1..).unwrap_or_default();
+            let close = inner.iter().position(|t| t.is('>')).unwrap_or(inner.len());
+            let inner = inner.get(..close).unwrap_or_default();
+            // Drop an obsolete source route (`@a,@b:`).
+            let route_end = inner.iter().rposition(|t| t.is(':')).map_or(0, |i| i + 1);
+            (
+                tokens.get(..open).unwrap_or_default(),
+                inner.get(route_end..).unwrap_or_default(),
+            )
+        }
+        None => (&[][..], tokens),
+    };
+    let addr: String = addr_tokens.iter().map(Token::raw).collect();
+    if addr.is_empty() {
+        return None;
+    }
+    let name = name_tokens
+        .iter()
+        .map(Token::display)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(Mailbox { name, addr })
+}
+
+/// Parses an RFC 5322 address list (the value of To, Cc, Bcc, From, Sender…). Groups
+/// give their members (`undisclosed-recipients:;` gives none); comments are dropped;
+/// entries without an address are skipped.
+pub fn parse_list(value: &str) -> Vec<Mailbox> {
+    let mut out = Vec::new();
+    let mut current: Vec<Token> = Vec::new();
+    let mut in_angle = false;
+    let mut in_group = false;
+    for token in tokenize(value) {
+        match token {
+            Token::Special('<') => {
+                in_angle = true;
+                current.push(token);
+            }
+            Token::Special('>') => {
+                in_angle = false;
+                current.push(token);
+            }
+            Token::Special(',') if !in_angle => {
+                out.extend(mailbox(&current));
+                current.clear();
+            }
+            Token::Special(':') if !in_angle && !in_group => {
+                // A group: what came before is its name.
+                current.clear();
+                in_group = true;
+            }
+            Token::Special(';') if !in_angle && in_group => {
+                out.extend(mailbox(&current));
+                current.clear();
+                in_group = false;
+            }
+            other => current.push(other),
+        }
+    }
+    out.extend(mailbox(&current));
+    out
+}
 
 /// Turns what the caller gave into the `<addr>` form used in MAIL and RCPT:
 /// `Name <a@b>` gives `<a@b>`, `a@b (comment)` gives `<a@b>`, an empty string gives the
@@ -51,7 +259,43 @@ fn strip_comments(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote_addr;
+    use super::{parse_list, quote_addr, Mailbox};
+
+    fn addrs(v: &str) -> Vec<String> {
+        parse_list(v).into_iter().map(|m| m.addr).collect()
+    }
+
+    #[test]
+    fn address_lists() {
+        assert_eq!(addrs("a@b.c"), ["a@b.c"]);
+        assert_eq!(addrs(" Alice <a@b.c>, bob@d.e "), ["a@b.c", "bob@d.e"]);
+        assert_eq!(
+            parse_list("\"Doe, John\" <j@x.org>"),
+            [Mailbox {
+                name: "Doe, John".into(),
+                addr: "j@x.org".into()
+            }]
+        );
+        assert_eq!(
+            addrs("\"a b\"@x.org, c@y.org (Carol, the third)"),
+            ["\"a b\"@x.org", "c@y.org"]
+        );
+        assert_eq!(
+            addrs("team: a@x.org, B <b@x.org>;, c@x.org"),
+            ["a@x.org", "b@x.org", "c@x.org"]
+        );
+        assert_eq!(addrs("undisclosed-recipients:;"), Vec::<String>::new());
+        assert_eq!(addrs("a@x.org,\r\n\t b@x.org"), ["a@x.org", "b@x.org"]);
+        assert_eq!(addrs("<@route.a,@route.b:j@x.org>"), ["j@x.org"]);
+        assert_eq!(addrs("j@[192.0.2.1]"), ["j@[192.0.2.1]"]);
+        assert_eq!(
+            addrs("J\u{f6}rg <j\u{f6}rg@b\u{fc}cher.example>"),
+            ["j\u{f6}rg@b\u{fc}cher.example"]
+        );
+        assert_eq!(addrs(",,"), Vec::<String>::new());
+        assert_eq!(addrs("a@x.org (unclosed comment"), ["a@x.org"]);
+        assert_eq!(addrs("\"unclosed <a@x.org>"), Vec::<String>::new());
+    }
 
     #[test]
     fn forms() {

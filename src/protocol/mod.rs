@@ -5,4 +5,5 @@ pub mod address;
 pub mod command;
 pub mod data;
 pub mod ehlo;
+pub mod headers;
 pub mod reply;

@@ -26,6 +26,7 @@ pub struct TcpTransport {
     output: OutputStream,
     _socket: TcpSocket,
     timeout_ns: u64,
+    peer: IpAddr,
 }
 
 impl TcpTransport {
@@ -60,6 +61,7 @@ impl TcpTransport {
                         output,
                         _socket: socket,
                         timeout_ns,
+                        peer: addr,
                     })
                 }
                 Err(e @ SmtpError::Timeout(_)) => return Err(e),
@@ -67,6 +69,13 @@ impl TcpTransport {
             }
         }
         Err(last_error)
+    }
+}
+
+impl TcpTransport {
+    /// The address connected to.
+    pub fn peer(&self) -> IpAddr {
+        self.peer
     }
 }
 

@@ -12,6 +12,9 @@ Usage:
             [--source-address IP] [--timeout SECS] [--debug 0|1|2] [--count N] [--json]
             [--tls | --starttls] [--tls-server-name NAME] [--ca-file PEM]
             [--client-cert PEM --client-key PEM] [--unsafe-accept-invalid-certs]
+            [--user USER (--password-env VAR | --password-file FILE |
+                          --oauth2-token-env VAR)] [--auth-mech MECH]
+            [--allow-insecure-auth]
 
 Without --server, smtp-send starts a small SMTP server inside this process on
 127.0.0.1, sends to it with the SMTP transcript on stderr, and prints what it received.
@@ -48,6 +51,23 @@ TLS (with --server only: the demo server has no TLS):
                          UNSAFE, for tests only: accept any certificate for any
                          name, which makes TLS worthless against an attacker
 The certificate flags need --tls or --starttls.
+
+Authentication (with --server only: the demo server has no AUTH). After connecting
+and any STARTTLS, before sending; a refusal is an error (exit 1) and no mail is sent.
+Secrets never go on the command line, and are never printed:
+  --user USER            log in as USER; needs exactly one of the next three flags
+  --password-env VAR     the password is the value of environment variable VAR
+  --password-file FILE   the password is the first line of FILE (without its line end)
+  --oauth2-token-env VAR an OAuth 2.0 access token from environment variable VAR,
+                         sent with XOAUTH2 (or OAUTHBEARER with --auth-mech)
+  --auth-mech MECH       use this mechanism: CRAM-MD5, PLAIN, LOGIN (with a password),
+                         XOAUTH2 or OAUTHBEARER (with a token); case-insensitive.
+                         Default: CRAM-MD5, PLAIN, LOGIN in turn, among those offered
+  --allow-insecure-auth  allow credentials over an unencrypted connection to a host
+                         other than loopback (refused by default)
+For example, with the password in SMTP_PASSWORD (set from a password manager):
+  smtp-send --server mail.example.com:587 --starttls --user me@example.com \\
+      --password-env SMTP_PASSWORD --from me@example.com --to you@example.com
 
 Exit status: 0 every message was accepted (for at least one recipient),
              1 an SMTP error, 2 bad usage or a failure of the host itself.
@@ -94,6 +114,61 @@ pub struct Args {
     pub client_key: Option<String>,
     /// `--unsafe-accept-invalid-certs`: accept any server certificate (tests only).
     pub unsafe_accept_invalid_certs: bool,
+    /// `--user`: the login name.
+    pub user: Option<String>,
+    /// Where the secret comes from: `--password-env`, `--password-file` or
+    /// `--oauth2-token-env` (never the secret itself).
+    pub secret: Option<SecretSource>,
+    /// `--auth-mech`: the mechanism to force; `None` is the component's `login`.
+    pub auth_mech: Option<AuthMech>,
+    /// `--allow-insecure-auth`: allow credentials in clear to a non-loopback peer.
+    pub allow_insecure_auth: bool,
+}
+
+/// Where the password or token is read from. Only names are held here, so that the
+/// secret never shows in `Args` (nor in its `Debug` output).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretSource {
+    /// `--password-env VAR`: the password is the value of `VAR`.
+    PasswordEnv(String),
+    /// `--password-file FILE`: the password is the first line of `FILE`.
+    PasswordFile(String),
+    /// `--oauth2-token-env VAR`: an OAuth 2.0 access token is the value of `VAR`.
+    OAuth2TokenEnv(String),
+}
+
+/// A mechanism `--auth-mech` can force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMech {
+    CramMd5,
+    Plain,
+    Login,
+    Xoauth2,
+    Oauthbearer,
+}
+
+impl AuthMech {
+    /// Every mechanism with its name, in the order `--help` lists them.
+    pub const ALL: [(AuthMech, &'static str); 5] = [
+        (AuthMech::CramMd5, "CRAM-MD5"),
+        (AuthMech::Plain, "PLAIN"),
+        (AuthMech::Login, "LOGIN"),
+        (AuthMech::Xoauth2, "XOAUTH2"),
+        (AuthMech::Oauthbearer, "OAUTHBEARER"),
+    ];
+
+    /// The SASL name, such as `CRAM-MD5`.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(m, _)| *m == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    /// Whether the secret is an OAuth 2.0 access token rather than a password.
+    pub fn takes_token(self) -> bool {
+        matches!(self, AuthMech::Xoauth2 | AuthMech::Oauthbearer)
+    }
 }
 
 impl Default for Args {
@@ -118,6 +193,10 @@ impl Default for Args {
             client_cert: None,
             client_key: None,
             unsafe_accept_invalid_certs: false,
+            user: None,
+            secret: None,
+            auth_mech: None,
+            allow_insecure_auth: false,
         }
     }
 }
@@ -167,11 +246,12 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             match switch {
                 "--tls" => args.tls = true,
                 "--starttls" => args.starttls = true,
+                "--allow-insecure-auth" => args.allow_insecure_auth = true,
                 _ => args.unsafe_accept_invalid_certs = true,
             }
             continue;
         }
-        let flag = flag_name(name).ok_or_else(|| format!("unknown option --{name}"))?;
+        let flag = flag_name(name).ok_or_else(|| unknown_option(name))?;
         let value = match inline {
             Some(v) => v,
             None => match iter.next() {
@@ -205,6 +285,21 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             "--ca-file" => args.ca_file = Some(value),
             "--client-cert" => args.client_cert = Some(value),
             "--client-key" => args.client_key = Some(value),
+            "--user" => args.user = Some(value),
+            "--password-env" | "--password-file" | "--oauth2-token-env" => {
+                if let Some(other) = &args.secret {
+                    return Err(format!(
+                        "{} and {flag} exclude each other: give one of them",
+                        secret_flag(other)
+                    ));
+                }
+                args.secret = Some(match flag {
+                    "--password-env" => SecretSource::PasswordEnv(value),
+                    "--password-file" => SecretSource::PasswordFile(value),
+                    _ => SecretSource::OAuth2TokenEnv(value),
+                });
+            }
+            "--auth-mech" => args.auth_mech = Some(parse_auth_mech(&value)?),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -212,7 +307,101 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
         return Err("--to is required with --server (give at least one recipient)".into());
     }
     check_tls(&args)?;
+    check_auth(&args)?;
     Ok(Command::Run(Box::new(args)))
+}
+
+/// The error for an unknown option, with a hint for those who try to give a password
+/// on the command line.
+fn unknown_option(name: &str) -> String {
+    if ["pass", "password", "passwd", "pw", "token", "secret"].contains(&name) {
+        format!(
+            "unknown option --{name}: secrets are not taken on the command line; \
+             use --password-env VAR, --password-file FILE or --oauth2-token-env VAR"
+        )
+    } else {
+        format!("unknown option --{name}")
+    }
+}
+
+/// The flag a secret source came from.
+fn secret_flag(source: &SecretSource) -> &'static str {
+    match source {
+        SecretSource::PasswordEnv(_) => "--password-env",
+        SecretSource::PasswordFile(_) => "--password-file",
+        SecretSource::OAuth2TokenEnv(_) => "--oauth2-token-env",
+    }
+}
+
+/// The rules between the authentication flags: none of them in demo mode, `--user`
+/// with exactly one secret source and the other flags only with `--user`, a password
+/// for CRAM-MD5, PLAIN and LOGIN, a token for XOAUTH2 and OAUTHBEARER.
+fn check_auth(args: &Args) -> Result<(), String> {
+    let auth_flags = [
+        ("--user", args.user.is_some()),
+        (
+            "--password-env",
+            matches!(args.secret, Some(SecretSource::PasswordEnv(_))),
+        ),
+        (
+            "--password-file",
+            matches!(args.secret, Some(SecretSource::PasswordFile(_))),
+        ),
+        (
+            "--oauth2-token-env",
+            matches!(args.secret, Some(SecretSource::OAuth2TokenEnv(_))),
+        ),
+        ("--auth-mech", args.auth_mech.is_some()),
+        ("--allow-insecure-auth", args.allow_insecure_auth),
+    ];
+    let first = auth_flags.iter().find(|(_, given)| *given).map(|(f, _)| *f);
+    if args.server.is_none() {
+        return match first {
+            Some(flag) => Err(format!(
+                "{flag} needs --server: the demo server (no --server) has no AUTH"
+            )),
+            None => Ok(()),
+        };
+    }
+    if args.user.is_none() {
+        return match first {
+            Some(flag) => Err(format!("{flag} needs --user")),
+            None => Ok(()),
+        };
+    }
+    let Some(secret) = &args.secret else {
+        return Err(
+            "--user needs one of --password-env VAR, --password-file FILE or \
+             --oauth2-token-env VAR"
+                .into(),
+        );
+    };
+    let token = matches!(secret, SecretSource::OAuth2TokenEnv(_));
+    match args.auth_mech {
+        Some(mech) if mech.takes_token() && !token => Err(format!(
+            "--auth-mech {} takes an OAuth 2.0 access token: give it with \
+             --oauth2-token-env VAR instead of {}",
+            mech.name(),
+            secret_flag(secret)
+        )),
+        Some(mech) if !mech.takes_token() && token => Err(format!(
+            "--oauth2-token-env works with --auth-mech XOAUTH2 or OAUTHBEARER, not {}",
+            mech.name()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `--auth-mech MECH`, case-insensitive.
+fn parse_auth_mech(value: &str) -> Result<AuthMech, String> {
+    AuthMech::ALL
+        .iter()
+        .find(|(_, name)| name.eq_ignore_ascii_case(value.trim()))
+        .map(|(m, _)| *m)
+        .ok_or_else(|| {
+            let names: Vec<&str> = AuthMech::ALL.iter().map(|(_, n)| *n).collect();
+            format!("--auth-mech: {value:?} must be one of {}", names.join(", "))
+        })
 }
 
 /// The rules between the TLS flags: `--tls` or `--starttls` (not both), the certificate
@@ -261,13 +450,18 @@ fn check_tls(args: &Args) -> Result<(), String> {
 /// The canonical spelling of a flag that takes no value (other than `--json`), if
 /// `name` is one.
 fn switch_name(name: &str) -> Option<&'static str> {
-    const SWITCHES: [&str; 3] = ["--tls", "--starttls", "--unsafe-accept-invalid-certs"];
+    const SWITCHES: [&str; 4] = [
+        "--tls",
+        "--starttls",
+        "--unsafe-accept-invalid-certs",
+        "--allow-insecure-auth",
+    ];
     SWITCHES.into_iter().find(|f| f.get(2..) == Some(name))
 }
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
 fn flag_name(name: &str) -> Option<&'static str> {
-    const FLAGS: [&str; 15] = [
+    const FLAGS: [&str; 20] = [
         "--server",
         "--from",
         "--to",
@@ -283,6 +477,11 @@ fn flag_name(name: &str) -> Option<&'static str> {
         "--ca-file",
         "--client-cert",
         "--client-key",
+        "--user",
+        "--password-env",
+        "--password-file",
+        "--oauth2-token-env",
+        "--auth-mech",
     ];
     FLAGS.into_iter().find(|f| f.get(2..) == Some(name))
 }
@@ -468,6 +667,131 @@ mod tests {
         ] {
             let e = run(flag).unwrap_err();
             assert!(e.contains("demo server") && e.contains("no TLS"), "{e}");
+        }
+    }
+
+    #[test]
+    fn auth_flags() {
+        let server = ["--server", "h", "--to", "b@x", "--user", "alice"];
+        let with = |more: &[&str]| run(&[&server[..], more].concat());
+        let a = with(&["--password-env", "PW", "--auth-mech", "cram-md5"]).unwrap();
+        assert_eq!(a.user.as_deref(), Some("alice"));
+        assert_eq!(a.secret, Some(SecretSource::PasswordEnv("PW".into())));
+        assert_eq!(a.auth_mech, Some(AuthMech::CramMd5));
+        assert!(!a.allow_insecure_auth);
+        let a = with(&["--password-file=pw.txt", "--allow-insecure-auth"]).unwrap();
+        assert_eq!(a.secret, Some(SecretSource::PasswordFile("pw.txt".into())));
+        assert_eq!(a.auth_mech, None);
+        assert!(a.allow_insecure_auth);
+        let a = with(&["--oauth2-token-env", "TOK", "--auth-mech", "OAuthBearer"]).unwrap();
+        assert_eq!(a.secret, Some(SecretSource::OAuth2TokenEnv("TOK".into())));
+        assert_eq!(a.auth_mech, Some(AuthMech::Oauthbearer));
+        for (name, mech) in [("PLAIN", AuthMech::Plain), ("login", AuthMech::Login)] {
+            let a = with(&["--password-env", "PW", "--auth-mech", name]).unwrap();
+            assert_eq!(a.auth_mech, Some(mech));
+            assert_eq!(mech.name(), name.to_ascii_uppercase());
+        }
+        let a = with(&["--oauth2-token-env", "TOK", "--auth-mech", "xoauth2"]).unwrap();
+        assert_eq!(a.auth_mech, Some(AuthMech::Xoauth2));
+    }
+
+    #[test]
+    fn bad_auth_usage_is_refused() {
+        let server = ["--server", "h", "--to", "b@x"];
+        let with = |more: &[&str]| run(&[&server[..], more].concat());
+        let e = with(&["--user", "a"]).unwrap_err();
+        assert!(e.contains("--user needs one of --password-env"), "{e}");
+        for (flags, says) in [
+            (
+                &["--user", "a", "--password-env", "A", "--password-file", "f"][..],
+                "exclude",
+            ),
+            (
+                &[
+                    "--user",
+                    "a",
+                    "--password-file",
+                    "f",
+                    "--oauth2-token-env",
+                    "T",
+                ],
+                "exclude",
+            ),
+            (
+                &["--user", "a", "--password-env", "A", "--password-env", "B"],
+                "more than once",
+            ),
+            (&["--password-env", "A"], "--password-env needs --user"),
+            (&["--password-file", "f"], "--password-file needs --user"),
+            (
+                &["--oauth2-token-env", "T"],
+                "--oauth2-token-env needs --user",
+            ),
+            (&["--auth-mech", "PLAIN"], "--auth-mech needs --user"),
+            (
+                &["--allow-insecure-auth"],
+                "--allow-insecure-auth needs --user",
+            ),
+            (&["--allow-insecure-auth=yes"], "takes no value"),
+            (
+                &[
+                    "--user",
+                    "a",
+                    "--password-env",
+                    "A",
+                    "--auth-mech",
+                    "GSSAPI",
+                ],
+                "one of CRAM-MD5",
+            ),
+            (
+                &[
+                    "--user",
+                    "a",
+                    "--password-env",
+                    "A",
+                    "--auth-mech",
+                    "XOAUTH2",
+                ],
+                "token",
+            ),
+            (
+                &[
+                    "--user",
+                    "a",
+                    "--password-file",
+                    "f",
+                    "--auth-mech",
+                    "oauthbearer",
+                ],
+                "token",
+            ),
+            (
+                &[
+                    "--user",
+                    "a",
+                    "--oauth2-token-env",
+                    "T",
+                    "--auth-mech",
+                    "LOGIN",
+                ],
+                "not LOGIN",
+            ),
+            (&["--password", "hunter2"], "--password-env VAR"),
+        ] {
+            let e = with(flags).unwrap_err();
+            assert!(e.contains(says), "{flags:?}: {e}");
+            assert!(!e.contains("hunter2"), "{flags:?}: {e}");
+        }
+        for flag in [
+            &["--user", "a", "--password-env", "A"][..],
+            &["--password-file", "f"],
+            &["--oauth2-token-env", "T"],
+            &["--auth-mech", "PLAIN"],
+            &["--allow-insecure-auth"],
+        ] {
+            let e = run(flag).unwrap_err();
+            assert!(e.contains("needs --server") && e.contains("no AUTH"), "{e}");
         }
     }
 

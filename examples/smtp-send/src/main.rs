@@ -13,9 +13,11 @@ mod report;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use host_test::{ClientOptions, Message, Refusal, SmtpHost, SourceAddress, Stderr, TlsConfig};
+use host_test::{
+    ClientOptions, Message, Refusal, SaslMechanism, SmtpHost, SourceAddress, Stderr, TlsConfig,
+};
 
-use crate::args::{Args, Command};
+use crate::args::{Args, AuthMech, Command, SecretSource};
 use crate::demo_server::DemoServer;
 use crate::report::{Failure, Outcome};
 
@@ -95,8 +97,63 @@ fn tls_config(args: &Args) -> Result<TlsConfig, String> {
     })
 }
 
+/// A password or access token. Its `Debug` output hides it.
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Reads the secret `source` names: an environment variable's value, or a file's first
+/// line without its line end. Errors name the variable or file, never the content.
+fn read_secret(source: &SecretSource) -> Result<Secret, String> {
+    let from_env = |flag: &str, var: &str| match std::env::var_os(var) {
+        None => Err(format!("{flag}: environment variable {var} is not set")),
+        Some(v) => v
+            .into_string()
+            .map(Secret)
+            .map_err(|_| format!("{flag}: environment variable {var} is not valid UTF-8")),
+    };
+    match source {
+        SecretSource::PasswordEnv(var) => from_env("--password-env", var),
+        SecretSource::OAuth2TokenEnv(var) => from_env("--oauth2-token-env", var),
+        SecretSource::PasswordFile(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| format!("reading --password-file file {path}: {e}"))?;
+            let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            String::from_utf8(line.to_vec()).map(Secret).map_err(|_| {
+                format!("--password-file file {path}: the first line is not valid UTF-8")
+            })
+        }
+    }
+}
+
+/// The component's mechanism for `--auth-mech`.
+fn sasl_mechanism(mech: AuthMech) -> SaslMechanism {
+    match mech {
+        AuthMech::CramMd5 => SaslMechanism::CramMd5,
+        AuthMech::Plain => SaslMechanism::Plain,
+        AuthMech::Login => SaslMechanism::Login,
+        AuthMech::Xoauth2 => SaslMechanism::Xoauth2,
+        AuthMech::Oauthbearer => SaslMechanism::Oauthbearer,
+    }
+}
+
+/// The mechanism to force, if any: `--auth-mech`, or XOAUTH2 for an access token.
+fn forced_mechanism(args: &Args) -> Option<AuthMech> {
+    match (&args.secret, args.auth_mech) {
+        (_, Some(mech)) => Some(mech),
+        (Some(SecretSource::OAuth2TokenEnv(_)), None) => Some(AuthMech::Xoauth2),
+        _ => None,
+    }
+}
+
 /// Connects to `server` (with TLS from the first byte for `--tls`, or upgrading with
-/// STARTTLS for `--starttls`), sends the message `args.count` times and quits. The
+/// STARTTLS for `--starttls`), logs in for `--user`, sends the message `args.count`
+/// times and quits. The
 /// outcome has how many messages were accepted, whether the connection was encrypted,
 /// and the refusals of the last message or the failure; `received` is left `None`.
 fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> Outcome {
@@ -124,6 +181,14 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
     } else {
         TlsConfig::default()
     };
+    // Read before connecting, so that a missing secret costs no connection.
+    let credentials = match (&args.user, &args.secret) {
+        (Some(user), Some(source)) => match read_secret(source) {
+            Ok(secret) => Some((user.as_str(), secret)),
+            Err(e) => return Outcome::host(0, e),
+        },
+        _ => None,
+    };
     let host = match SmtpHost::shared() {
         Ok(h) => h,
         Err(e) => return fail("loading the smtp component", &e),
@@ -143,6 +208,11 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
     if let Some(level) = args.debug {
         if let Err(e) = client.set_debuglevel(level) {
             return fail("set-debuglevel trapped", &e);
+        }
+    }
+    if args.allow_insecure_auth {
+        if let Err(e) = client.allow_insecure_auth(true) {
+            return fail("allow-insecure-auth trapped", &e);
         }
     }
     let (connected, call) = if args.tls {
@@ -181,6 +251,31 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             0,
             format!("the connection is not encrypted after {flag}: refusing to send"),
         );
+    }
+    if let Some((user, secret)) = &credentials {
+        // Like smtplib: let PLAIN and LOGIN send their first response with AUTH.
+        let (logged_in, call) = match forced_mechanism(args) {
+            Some(mech) => (
+                client.login_with(sasl_mechanism(mech), user, &secret.0, true),
+                "login-with",
+            ),
+            None => (client.login(user, &secret.0, true), "login"),
+        };
+        match logged_in {
+            Ok(Ok(_reply)) => {}
+            Ok(Err(e)) => {
+                let _ = client.quit();
+                let _ = client.close();
+                return done(0, Some(tls), Err(Failure::Smtp(e)));
+            }
+            Err(e) => {
+                return done(
+                    0,
+                    Some(tls),
+                    Err(host_failure(&format!("{call} trapped"), &e)),
+                )
+            }
+        }
     }
 
     let from = args.from.as_deref().unwrap_or(DEFAULT_FROM);
@@ -300,6 +395,63 @@ mod tests {
             }
         }
         assert!(demo.received().is_empty());
+    }
+
+    /// `--password-file`: the first line without CRLF or LF; errors never show content.
+    #[test]
+    fn password_file_first_line() {
+        let dir = tempfile::tempdir().unwrap();
+        for (content, want) in [
+            (&b"pw\r\nsecond\n"[..], "pw"),
+            (b"pw\n", "pw"),
+            (b"p w\r", "p w"),
+            (b"pw", "pw"),
+            (b"", ""),
+            (b"\nlater", ""),
+        ] {
+            let path = dir.path().join("pw");
+            std::fs::write(&path, content).unwrap();
+            let source = SecretSource::PasswordFile(path.to_string_lossy().into_owned());
+            assert_eq!(read_secret(&source).unwrap().0, want, "{content:?}");
+        }
+        let path = dir.path().join("bad");
+        std::fs::write(&path, b"caf\xe9-secret\n").unwrap();
+        let source = SecretSource::PasswordFile(path.to_string_lossy().into_owned());
+        let e = read_secret(&source).unwrap_err();
+        assert!(
+            e.contains("not valid UTF-8") && !e.contains("secret"),
+            "{e}"
+        );
+        let source = SecretSource::PasswordFile("/nonexistent/pw".into());
+        assert!(read_secret(&source)
+            .unwrap_err()
+            .contains("/nonexistent/pw"));
+        let source = SecretSource::PasswordEnv("SMTP_SEND_UNIT_TEST_UNSET".into());
+        assert!(read_secret(&source).unwrap_err().contains("is not set"));
+        assert_eq!(format!("{:?}", Secret("pw".into())), "Secret(..)");
+    }
+
+    /// `--oauth2-token-env` means XOAUTH2 unless `--auth-mech` says otherwise; a
+    /// password without `--auth-mech` means smtplib's `login`.
+    #[test]
+    fn mechanism_choice() {
+        let token = Args {
+            user: Some("u".into()),
+            secret: Some(SecretSource::OAuth2TokenEnv("T".into())),
+            ..Args::default()
+        };
+        assert_eq!(forced_mechanism(&token), Some(AuthMech::Xoauth2));
+        let bearer = Args {
+            auth_mech: Some(AuthMech::Oauthbearer),
+            ..token
+        };
+        assert_eq!(forced_mechanism(&bearer), Some(AuthMech::Oauthbearer));
+        let password = Args {
+            user: Some("u".into()),
+            secret: Some(SecretSource::PasswordEnv("P".into())),
+            ..Args::default()
+        };
+        assert_eq!(forced_mechanism(&password), None);
     }
 
     /// An unreadable PEM file is a host failure before anything is sent.

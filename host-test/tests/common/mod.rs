@@ -4,6 +4,11 @@
 
 pub mod certs;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use host_test::{Client, ClientOptions, Message, SmtpHost, Stderr};
 
 /// A new client in a new instance, its debug transcript captured.
@@ -42,4 +47,38 @@ pub fn bytes(b: &[u8]) -> Message {
 /// A text message.
 pub fn text(s: &str) -> Message {
     Message::Text(s.to_string())
+}
+
+/// A scripted SMTP peer: answers each expected command line with a canned reply, then
+/// runs `after` on the socket. Returns the port and everything it received.
+pub fn scripted_peer(
+    steps: Vec<(&'static str, &'static [u8])>,
+    after: fn(&mut std::net::TcpStream),
+) -> (u16, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"220 scripted ESMTP\r\n").unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        for (expect, reply) in steps {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            log.lock().unwrap().extend_from_slice(line.as_bytes());
+            assert!(line.to_ascii_uppercase().starts_with(expect), "{line}");
+            s.write_all(reply).unwrap();
+        }
+        after(&mut s);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            log.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    (port, seen)
 }
