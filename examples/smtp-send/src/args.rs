@@ -14,7 +14,7 @@ Usage:
             [--client-cert PEM --client-key PEM] [--unsafe-accept-invalid-certs]
             [--user USER (--password-env VAR | --password-file FILE |
                           --oauth2-token-env VAR)] [--auth-mech MECH]
-            [--allow-insecure-auth]
+            [--allow-insecure-auth] [--lmtp] [--send-message]
 
 Without --server, smtp-send starts a small SMTP server inside this process on
 127.0.0.1, sends to it with the SMTP transcript on stderr, and prints what it received.
@@ -22,7 +22,8 @@ Without --server, smtp-send starts a small SMTP server inside this process on
 Options:
   --server HOST[:PORT]   the mail server (port 25 by default; IPv6 as [v6]:port)
   --from ADDR            the envelope sender (default smtp-send@localhost)
-  --to ADDR              a recipient; repeat for more (required with --server)
+  --to ADDR              a recipient; repeat for more (required with --server,
+                         unless --send-message)
   --message FILE|-       send this file (or stdin) byte for byte; default: a small
                          generated test message
   --mail-option OPT      an ESMTP option for MAIL FROM, such as BODY=8BITMIME (repeatable)
@@ -68,6 +69,22 @@ Secrets never go on the command line, and are never printed:
 For example, with the password in SMTP_PASSWORD (set from a password manager):
   smtp-send --server mail.example.com:587 --starttls --user me@example.com \\
       --password-env SMTP_PASSWORD --from me@example.com --to you@example.com
+
+LMTP and send-message:
+  --lmtp                 speak LMTP (RFC 2033: LHLO, one reply per recipient after the
+                         data) instead of SMTP; port 24 by default (with --tls, 465:
+                         give the port). Needs --server: the demo server speaks SMTP
+                         only. Recipients refused after the data are listed with those
+                         refused at RCPT; exit 0 when at least one got the message
+  --send-message         take the envelope from the message headers, like smtplib's
+                         send_message: the sender from Sender or From, the recipients
+                         from To, Cc and Bcc (or from the one Resent- block); Bcc and
+                         Resent-Bcc are not sent; SMTPUTF8 is asked for when an
+                         address is not ASCII. Needs --message; --from and --to become
+                         optional and, when given, replace the headers' envelope
+For example, an LMTP delivery, and a message sent to the addresses in its headers:
+  smtp-send --server mail.example.com --lmtp --to alice@example.com --message note.eml
+  smtp-send --server mail.example.com --send-message --message note.eml
 
 Exit status: 0 every message was accepted (for at least one recipient),
              1 an SMTP error, 2 bad usage or a failure of the host itself.
@@ -123,6 +140,11 @@ pub struct Args {
     pub auth_mech: Option<AuthMech>,
     /// `--allow-insecure-auth`: allow credentials in clear to a non-loopback peer.
     pub allow_insecure_auth: bool,
+    /// `--lmtp`: an LMTP client (`lmtp_client`) instead of an SMTP one.
+    pub lmtp: bool,
+    /// `--send-message`: `send-message` (envelope from the headers) instead of
+    /// `sendmail`.
+    pub send_message: bool,
 }
 
 /// Where the password or token is read from. Only names are held here, so that the
@@ -197,6 +219,8 @@ impl Default for Args {
             secret: None,
             auth_mech: None,
             allow_insecure_auth: false,
+            lmtp: false,
+            send_message: false,
         }
     }
 }
@@ -247,6 +271,8 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 "--tls" => args.tls = true,
                 "--starttls" => args.starttls = true,
                 "--allow-insecure-auth" => args.allow_insecure_auth = true,
+                "--lmtp" => args.lmtp = true,
+                "--send-message" => args.send_message = true,
                 _ => args.unsafe_accept_invalid_certs = true,
             }
             continue;
@@ -303,8 +329,20 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             _ => return Err(format!("unknown option {flag}")),
         }
     }
-    if args.server.is_some() && args.to.is_empty() {
-        return Err("--to is required with --server (give at least one recipient)".into());
+    if args.server.is_some() && args.to.is_empty() && !args.send_message {
+        return Err(
+            "--to is required with --server (give at least one recipient, or \
+             --send-message to take them from the message headers)"
+                .into(),
+        );
+    }
+    if args.lmtp && args.server.is_none() {
+        return Err("--lmtp needs --server: the demo server (no --server) speaks SMTP only".into());
+    }
+    if args.send_message && args.message.is_none() {
+        return Err(
+            "--send-message needs --message FILE|- (the envelope comes from its headers)".into(),
+        );
     }
     check_tls(&args)?;
     check_auth(&args)?;
@@ -450,11 +488,13 @@ fn check_tls(args: &Args) -> Result<(), String> {
 /// The canonical spelling of a flag that takes no value (other than `--json`), if
 /// `name` is one.
 fn switch_name(name: &str) -> Option<&'static str> {
-    const SWITCHES: [&str; 4] = [
+    const SWITCHES: [&str; 6] = [
         "--tls",
         "--starttls",
         "--unsafe-accept-invalid-certs",
         "--allow-insecure-auth",
+        "--lmtp",
+        "--send-message",
     ];
     SWITCHES.into_iter().find(|f| f.get(2..) == Some(name))
 }
@@ -793,6 +833,40 @@ mod tests {
             let e = run(flag).unwrap_err();
             assert!(e.contains("needs --server") && e.contains("no AUTH"), "{e}");
         }
+    }
+
+    #[test]
+    fn lmtp_and_send_message_flags() {
+        let a = run(&["--server", "h", "--to", "b@x", "--lmtp"]).unwrap();
+        assert!(a.lmtp && !a.send_message);
+        let a = run(&[
+            "--server",
+            "h",
+            "--lmtp",
+            "--starttls",
+            "--send-message",
+            "--message",
+            "m.eml",
+        ])
+        .unwrap();
+        assert!(a.lmtp && a.send_message && a.starttls);
+        assert!(a.to.is_empty() && a.from.is_none());
+        // In demo mode too, as long as there is a message.
+        let a = run(&["--send-message", "--message", "-"]).unwrap();
+        assert!(a.send_message && a.server.is_none());
+    }
+
+    #[test]
+    fn bad_lmtp_and_send_message_usage_is_refused() {
+        let e = run(&["--lmtp"]).unwrap_err();
+        assert!(e.contains("--lmtp needs --server"), "{e}");
+        let e = run(&["--send-message"]).unwrap_err();
+        assert!(e.contains("--send-message needs --message"), "{e}");
+        let e = run(&["--server", "h", "--send-message"]).unwrap_err();
+        assert!(e.contains("--send-message needs --message"), "{e}");
+        let e = run(&["--server", "h", "--lmtp", "--message", "m"]).unwrap_err();
+        assert!(e.contains("--to is required"), "{e}");
+        assert!(run(&["--lmtp=yes"]).unwrap_err().contains("takes no value"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //!
 //! Without `--server` it runs a demo: it starts a small SMTP server in this process,
 //! sends to it with the SMTP transcript on stderr, and prints what the server received.
+//! With `--lmtp` it speaks LMTP, and with `--send-message` it takes the envelope from
+//! the message headers (smtplib's `send_message`).
 //! See the README for the flags, the `--json` contract and the exit codes.
 
 mod args;
@@ -61,7 +63,8 @@ fn run(args: &Args) -> Outcome {
                 Ok(d) => d,
                 Err(e) => return Outcome::host(0, format!("starting the demo server: {e}")),
             };
-            let to = if args.to.is_empty() {
+            // With --send-message the recipients come from the headers unless given.
+            let to = if args.to.is_empty() && !args.send_message {
                 vec![DEMO_TO.to_string()]
             } else {
                 args.to.clone()
@@ -153,8 +156,9 @@ fn forced_mechanism(args: &Args) -> Option<AuthMech> {
 
 /// Connects to `server` (with TLS from the first byte for `--tls`, or upgrading with
 /// STARTTLS for `--starttls`), logs in for `--user`, sends the message `args.count`
-/// times and quits. The
-/// outcome has how many messages were accepted, whether the connection was encrypted,
+/// times (with `sendmail`, or `send-message` for `--send-message`) and quits; an LMTP
+/// client for `--lmtp`. With `--send-message`, an empty `to` and no `--from` leave the
+/// envelope to the message headers. The outcome has how many messages were accepted, whether the connection was encrypted,
 /// and the refusals of the last message or the failure; `received` is left `None`.
 fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> Outcome {
     let done = |sent: u32, tls: Option<bool>, result: Result<Vec<Refusal>, Failure>| Outcome {
@@ -201,7 +205,12 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             .clone()
             .map(|ip| SourceAddress { ip, port: 0 }),
     };
-    let mut client = match host.client(&options, Stderr::Inherit) {
+    let created = if args.lmtp {
+        host.lmtp_client(&options, Stderr::Inherit)
+    } else {
+        host.client(&options, Stderr::Inherit)
+    };
+    let mut client = match created {
         Ok(c) => c,
         Err(e) => return fail("creating the client", &e),
     };
@@ -291,7 +300,26 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
                 &generated
             }
         };
-        match client.sendmail(from, to, msg, &args.mail_options, &args.rcpt_options) {
+        let (result, call) = if args.send_message {
+            let bytes = match msg {
+                Message::Bytes(b) => b.as_slice(),
+                Message::Text(t) => t.as_bytes(),
+            };
+            // Only what was given overrides the headers.
+            let to = (!to.is_empty()).then_some(to);
+            let result = client.send_message(
+                bytes,
+                args.from.as_deref(),
+                to,
+                &args.mail_options,
+                &args.rcpt_options,
+            );
+            (result, "send-message")
+        } else {
+            let result = client.sendmail(from, to, msg, &args.mail_options, &args.rcpt_options);
+            (result, "sendmail")
+        };
+        match result {
             Ok(Ok(r)) => {
                 sent += 1;
                 refused = r;
@@ -301,7 +329,13 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
                 let _ = client.close();
                 return done(sent, Some(tls), Err(Failure::Smtp(e)));
             }
-            Err(e) => return done(sent, Some(tls), Err(host_failure("sendmail trapped", &e))),
+            Err(e) => {
+                return done(
+                    sent,
+                    Some(tls),
+                    Err(host_failure(&format!("{call} trapped"), &e)),
+                )
+            }
         }
     }
 
@@ -351,6 +385,35 @@ mod tests {
             assert_eq!(r.rcpt_tos, to);
             assert_eq!(r.data, body);
         }
+    }
+
+    /// `--send-message` to the demo server: the envelope comes from the headers, Bcc is
+    /// not sent; a given `--from`/`--to` overrides the headers.
+    #[test]
+    fn send_message_takes_the_envelope_from_the_headers() {
+        let demo = DemoServer::start().unwrap();
+        let body = b"From: a@x\r\nTo: b@x\r\nBcc: c@x\r\nSubject: s\r\n\r\nhi\r\n".to_vec();
+        let args = Args {
+            debug: Some(0),
+            send_message: true,
+            ..Args::default()
+        };
+        let o = send(&args, &demo.addr().to_string(), &[], Some(body.clone()));
+        assert_eq!(o.sent, 1, "{:?}", o.result);
+        let args = Args {
+            from: Some("f@y".into()),
+            ..args
+        };
+        let to = vec!["t@y".to_string()];
+        let o = send(&args, &demo.addr().to_string(), &to, Some(body));
+        assert_eq!(o.sent, 1, "{:?}", o.result);
+        let received = demo.received();
+        assert_eq!(received.len(), 2);
+        assert_eq!(received[0].mail_from, "a@x");
+        assert_eq!(received[0].rcpt_tos, ["b@x", "c@x"]);
+        assert!(!String::from_utf8_lossy(&received[0].data).contains("Bcc"));
+        assert_eq!(received[1].mail_from, "f@y");
+        assert_eq!(received[1].rcpt_tos, to);
     }
 
     /// An SMTP error stops the run and keeps the count of messages sent before it.
