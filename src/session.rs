@@ -304,6 +304,13 @@ impl<T: Transport> Session<T> {
 
     /// Sends `MAIL FROM:<sender>` with the options (only when the server speaks ESMTP).
     pub fn mail(&mut self, sender: &str, options: &[String]) -> Result<Reply, SmtpError> {
+        let line = self.mail_command(sender, options)?;
+        self.command(&line)
+    }
+
+    /// Encodes MAIL and starts a transaction: `NotSupported` for SMTPUTF8 the server
+    /// lacks, UTF-8 commands for an SMTPUTF8 one, no recipients accepted yet.
+    fn mail_command(&mut self, sender: &str, options: &[String]) -> Result<Vec<u8>, SmtpError> {
         let wants_utf8 = options.iter().any(|o| o.eq_ignore_ascii_case("smtputf8"));
         if wants_utf8 && !self.features.has("smtputf8") {
             return Err(SmtpError::NotSupported(
@@ -319,7 +326,7 @@ impl<T: Transport> Session<T> {
         let line = command::mail_from(sender, options, charset)?;
         self.utf8 = charset == Charset::Utf8;
         self.accepted.clear();
-        self.command(&line)
+        Ok(line)
     }
 
     /// Sends `RCPT TO:<recipient>` with the options (only when the server speaks ESMTP).
@@ -355,6 +362,12 @@ impl<T: Transport> Session<T> {
         }
         let body = data::encode_body(msg);
         self.send(&body)?;
+        self.read_data_replies()
+    }
+
+    /// Reads the replies to a whole message (after `.` or `BDAT … LAST`): one for SMTP,
+    /// one per accepted recipient for LMTP. A connection lost here is `DeliveryUnknown`.
+    fn read_data_replies(&mut self) -> Result<Vec<(String, Reply)>, SmtpError> {
         self.utf8 = false;
         let recipients = std::mem::take(&mut self.accepted);
         let expected = if self.lmtp {
@@ -414,8 +427,43 @@ impl<T: Transport> Session<T> {
         }
         esmtp_opts.extend(mail_options.iter().cloned());
 
-        let reply = self.mail(from, &esmtp_opts)?;
+        // PIPELINING (RFC 2920): MAIL, every RCPT and DATA (or, with CHUNKING, the
+        // whole message as one BDAT chunk) go out in one write, and their replies are
+        // read in order. Without it, one command per round trip.
+        let pipelining = self.does_esmtp && self.features.has("pipelining");
+        let chunking = self.does_esmtp && self.features.has("chunking");
+        let mail_line = self.mail_command(from, &esmtp_opts)?;
+        let rcpt_opts = if self.does_esmtp { rcpt_options } else { &[] };
+        let charset = self.charset();
+        let rcpt_lines = to
+            .iter()
+            .map(|addr| command::rcpt_to(addr, rcpt_opts, charset))
+            .collect::<Result<Vec<_>, _>>()?;
+        let payload = if chunking {
+            data::bdat_last(msg)
+        } else {
+            data::encode_body(msg)
+        };
+
+        if pipelining {
+            let mut batch = mail_line;
+            for line in &rcpt_lines {
+                batch.extend_from_slice(line);
+            }
+            batch.extend_from_slice(if chunking { &payload } else { b"DATA\r\n" });
+            self.send(&batch)?;
+        } else {
+            self.send(&mail_line)?;
+        }
+        let reply = self.read_reply()?;
         if reply.code != 250 {
+            if reply.code != 421 && pipelining {
+                // Read what the server said to the rest of the batch.
+                for _ in &rcpt_lines {
+                    self.read_reply()?;
+                }
+                self.end_pipelined_data(chunking)?;
+            }
             self.end_failed_transaction(reply.code);
             return Err(SmtpError::SenderRefused {
                 sender: from.to_string(),
@@ -423,10 +471,15 @@ impl<T: Transport> Session<T> {
             });
         }
         let mut refused = Vec::new();
-        for addr in to {
-            let reply = self.rcpt(addr, rcpt_options)?;
+        for (addr, line) in to.iter().zip(&rcpt_lines) {
+            if !pipelining {
+                self.send(line)?;
+            }
+            let reply = self.read_reply()?;
             let code = reply.code;
-            if code != 250 && code != 251 {
+            if code == 250 || code == 251 {
+                self.accepted.push(addr.clone());
+            } else {
                 refused.push(Refusal {
                     recipient: addr.clone(),
                     reply,
@@ -438,16 +491,29 @@ impl<T: Transport> Session<T> {
             }
         }
         if refused.len() == to.len() {
+            if pipelining {
+                self.end_pipelined_data(chunking)?;
+            }
             self.rset_quietly();
             return Err(SmtpError::RecipientsRefused(refused));
         }
-        let replies = match self.data_replies(msg) {
-            Ok(replies) => replies,
-            Err(SmtpError::DataError(reply)) => {
+        let replies = if chunking {
+            if !pipelining {
+                self.send(&payload)?;
+            }
+            self.read_data_replies()?
+        } else {
+            let reply = if pipelining {
+                self.read_reply()?
+            } else {
+                self.docmd("DATA", None)?
+            };
+            if reply.code != 354 {
                 self.end_failed_transaction(reply.code);
                 return Err(SmtpError::DataError(reply));
             }
-            Err(e) => return Err(e),
+            self.send(&payload)?;
+            self.read_data_replies()?
         };
         if !self.lmtp {
             return match replies.into_iter().next() {
@@ -509,6 +575,18 @@ impl<T: Transport> Session<T> {
             &options,
             rcpt_options,
         )
+    }
+
+    /// Reads the reply to the pipelined DATA (or BDAT) of a transaction that failed
+    /// before it. A server that still says 354 gets an empty message body ended at once,
+    /// which it must refuse, having no recipients.
+    fn end_pipelined_data(&mut self, chunking: bool) -> Result<(), SmtpError> {
+        let reply = self.read_reply()?;
+        if !chunking && reply.code == 354 {
+            self.send(b".\r\n")?;
+            self.read_reply()?;
+        }
+        Ok(())
     }
 
     /// After a refused MAIL or data: close on 421, otherwise RSET.

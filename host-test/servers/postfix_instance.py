@@ -97,7 +97,9 @@ def main_cf(args, d):
         "disable_mime_output_conversion": "yes",
         "smtpd_peername_lookup": "no",
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
-        "smtpd_recipient_restrictions": "permit_mynetworks, reject",
+        # Recipients whose local part starts with "refuse" are refused at RCPT
+        # (tests of per-recipient refusals); everyone else from loopback is relayed.
+        "smtpd_recipient_restrictions": f"check_recipient_access regexp:{d}/etc/recipient_access, permit_mynetworks, reject",
         "smtpd_tls_security_level": "may",
         "smtpd_tls_cert_file": os.path.abspath(args.cert),
         "smtpd_tls_key_file": os.path.abspath(args.key),
@@ -259,6 +261,7 @@ def cmd_start(args):
     os.chmod(f"{d}/data", 0o700)
     write(f"{d}/etc/main.cf", main_cf(args, d))
     write(f"{d}/etc/master.cf", master_cf(args))
+    write(f"{d}/etc/recipient_access", "/^refuse/ 550 5.1.1 refused by the test policy\n")
     # postlogd creates the file itself; pre-create it so readers never race.
     if not os.path.exists(f"{d}/maillog"):
         open(f"{d}/maillog", "a").close()

@@ -72,6 +72,20 @@ pub fn encode_body(msg: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The whole message as one CHUNKING chunk (RFC 3030): `BDAT n LAST`, then the bytes
+/// as they are (no dot-stuffing), with CRLF added unless they end with one, as for DATA.
+pub fn bdat_last(msg: &[u8]) -> Vec<u8> {
+    let needs_crlf = !msg.ends_with(b"\r\n");
+    let len = msg.len() + if needs_crlf { 2 } else { 0 };
+    let mut out = Vec::with_capacity(len + 32);
+    out.extend_from_slice(format!("BDAT {len} LAST\r\n").as_bytes());
+    out.extend_from_slice(msg);
+    if needs_crlf {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +116,13 @@ mod tests {
         assert_eq!(encode_body(b"a\r\n"), b"a\r\n.\r\n");
         assert_eq!(encode_body(b"a"), b"a\r\n.\r\n");
         assert_eq!(encode_body(b"a\n"), b"a\n\r\n.\r\n");
+    }
+
+    #[test]
+    fn bdat_chunks_are_not_stuffed() {
+        assert_eq!(bdat_last(b".a\r\n"), b"BDAT 4 LAST\r\n.a\r\n");
+        assert_eq!(bdat_last(b"x"), b"BDAT 3 LAST\r\nx\r\n");
+        assert_eq!(bdat_last(b""), b"BDAT 2 LAST\r\n\r\n");
     }
 
     #[test]
