@@ -62,6 +62,7 @@ impl SmtpHost {
             None => {
                 let component = Component::from_binary(&engine, &bytes)?;
                 if let Ok(serialized) = component.serialize() {
+                    prune_cache(&cache);
                     let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
                     if std::fs::write(&tmp, serialized).is_ok() {
                         let _ = std::fs::rename(&tmp, &cache);
@@ -150,6 +151,24 @@ fn cache_path(wasm: &Path, engine: &Engine, bytes: &[u8]) -> PathBuf {
     engine.precompile_compatibility_hash().hash(&mut h);
     let dir = wasm.parent().unwrap_or(Path::new("."));
     dir.join(format!("smtp_component-{:016x}.cwasm", h.finish()))
+}
+
+/// Removes compiled copies of earlier builds of the component next to `cache`.
+fn prune_cache(cache: &Path) {
+    let Some(dir) = cache.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("smtp_component-") && name.ends_with(".cwasm") && path != cache {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 fn load_cached(engine: &Engine, cache: &Path) -> Option<Component> {
