@@ -9,7 +9,8 @@ smtp-send: send mail through the smtp WebAssembly component (Python's smtplib, r
 Usage:
   smtp-send [--server HOST[:PORT]] [--from ADDR] [--to ADDR]... [--message FILE|-]
             [--mail-option OPT]... [--rcpt-option OPT]... [--local-hostname NAME]
-            [--source-address IP] [--timeout SECS] [--debug 0|1|2] [--count N] [--json]
+            [--source-address IP] [--timeout SECS] [--debug 0|1|2] [--count N]
+            [--reconnect] [--json]
             [--tls | --starttls] [--tls-server-name NAME] [--ca-file PEM]
             [--client-cert PEM --client-key PEM] [--unsafe-accept-invalid-certs]
             [--user USER (--password-env VAR | --password-file FILE |
@@ -34,6 +35,8 @@ Options:
                          (default 60)
   --debug 0|1|2          SMTP transcript on stderr (2 adds timestamps); 1 in demo mode
   --count N              send the message N times over one connection (default 1)
+  --reconnect            with --count N: a new connection for each message (connect,
+                         any STARTTLS and login, send once, QUIT), N times
   --json                 print one JSON object on stdout instead of text
   -h, --help             print this help
 
@@ -115,6 +118,8 @@ pub struct Args {
     pub debug: Option<u8>,
     /// `--count`: how many times to send the message (at least 1).
     pub count: u32,
+    /// `--reconnect`: one connection per message instead of one for all of them.
+    pub reconnect: bool,
     /// `--json`: print one JSON object instead of text.
     pub json: bool,
     /// `--tls`: TLS from the first byte (`connect-tls`).
@@ -207,6 +212,7 @@ impl Default for Args {
             timeout_ms: None,
             debug: None,
             count: 1,
+            reconnect: false,
             json: false,
             tls: false,
             starttls: false,
@@ -273,6 +279,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 "--allow-insecure-auth" => args.allow_insecure_auth = true,
                 "--lmtp" => args.lmtp = true,
                 "--send-message" => args.send_message = true,
+                "--reconnect" => args.reconnect = true,
                 _ => args.unsafe_accept_invalid_certs = true,
             }
             continue;
@@ -488,13 +495,14 @@ fn check_tls(args: &Args) -> Result<(), String> {
 /// The canonical spelling of a flag that takes no value (other than `--json`), if
 /// `name` is one.
 fn switch_name(name: &str) -> Option<&'static str> {
-    const SWITCHES: [&str; 6] = [
+    const SWITCHES: [&str; 7] = [
         "--tls",
         "--starttls",
         "--unsafe-accept-invalid-certs",
         "--allow-insecure-auth",
         "--lmtp",
         "--send-message",
+        "--reconnect",
     ];
     SWITCHES.into_iter().find(|f| f.get(2..) == Some(name))
 }
@@ -867,6 +875,27 @@ mod tests {
         let e = run(&["--server", "h", "--lmtp", "--message", "m"]).unwrap_err();
         assert!(e.contains("--to is required"), "{e}");
         assert!(run(&["--lmtp=yes"]).unwrap_err().contains("takes no value"));
+    }
+
+    #[test]
+    fn reconnect_flag() {
+        let a = run(&[
+            "--server",
+            "h",
+            "--to",
+            "b@x",
+            "--count",
+            "4",
+            "--reconnect",
+        ])
+        .unwrap();
+        assert!(a.reconnect);
+        assert_eq!(a.count, 4);
+        assert!(!run(&["--count", "2"]).unwrap().reconnect);
+        assert!(run(&["--reconnect"]).unwrap().reconnect);
+        assert!(run(&["--reconnect=yes"])
+            .unwrap_err()
+            .contains("takes no value"));
     }
 
     #[test]

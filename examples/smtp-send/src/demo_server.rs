@@ -239,8 +239,9 @@ fn serve(stream: TcpStream, store: &Mutex<Store>) -> io::Result<()> {
             "" => "500 5.5.2 Error: bad syntax".into(),
             _ => "502 5.5.2 Error: command not recognized".into(),
         };
-        out.write_all(reply.as_bytes())?;
-        out.write_all(b"\r\n")?;
+        // One write per reply: a second write before the client answers would wait
+        // ~40 ms for its delayed ACK (Nagle).
+        out.write_all(format!("{reply}\r\n").as_bytes())?;
     }
 }
 

@@ -16,7 +16,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use host_test::{
-    ClientOptions, Message, Refusal, SaslMechanism, SmtpHost, SourceAddress, Stderr, TlsConfig,
+    Client, ClientOptions, Message, Refusal, SaslMechanism, SmtpHost, SourceAddress, Stderr,
+    TlsConfig,
 };
 
 use crate::args::{Args, AuthMech, Command, SecretSource};
@@ -157,16 +158,13 @@ fn forced_mechanism(args: &Args) -> Option<AuthMech> {
 /// Connects to `server` (with TLS from the first byte for `--tls`, or upgrading with
 /// STARTTLS for `--starttls`), logs in for `--user`, sends the message `args.count`
 /// times (with `sendmail`, or `send-message` for `--send-message`) and quits; an LMTP
-/// client for `--lmtp`. With `--send-message`, an empty `to` and no `--from` leave the
-/// envelope to the message headers. The outcome has how many messages were accepted, whether the connection was encrypted,
-/// and the refusals of the last message or the failure; `received` is left `None`.
+/// client for `--lmtp`. With `--reconnect` each message gets a connection of its own
+/// (connect, STARTTLS, login, send, QUIT, `args.count` times) on the same client. With
+/// `--send-message`, an empty `to` and no `--from` leave the envelope to the message
+/// headers. The outcome has how many messages were accepted, whether the connection was
+/// encrypted, the refusals of the last message or the failure, and on success the time
+/// from the first connect to the last QUIT; `received` is left `None`.
 fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> Outcome {
-    let done = |sent: u32, tls: Option<bool>, result: Result<Vec<Refusal>, Failure>| Outcome {
-        sent,
-        result,
-        tls,
-        received: None,
-    };
     // A failure of the host before anything was sent: a load failure or a trap.
     fn fail(what: &str, e: &impl std::fmt::Display) -> Outcome {
         Outcome {
@@ -174,6 +172,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             result: Err(host_failure(what, e)),
             tls: None,
             received: None,
+            elapsed_ms: None,
         }
     }
     let wants_tls = args.tls || args.starttls;
@@ -224,8 +223,77 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             return fail("allow-insecure-auth trapped", &e);
         }
     }
+    let job = Job {
+        args,
+        server,
+        to,
+        config: &config,
+        credentials: credentials.as_ref().map(|(u, s)| (*u, s)),
+        from: args.from.as_deref().unwrap_or(DEFAULT_FROM),
+        fixed: message.map(Message::Bytes),
+    };
+    let (connections, per_connection) = if args.reconnect {
+        (args.count, 1)
+    } else {
+        (1, args.count)
+    };
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    let mut last = None;
+    for _ in 0..connections {
+        let outcome = session(&mut client, &job, sent, per_connection);
+        sent += outcome.sent;
+        if outcome.result.is_err() {
+            return Outcome { sent, ..outcome };
+        }
+        last = Some(outcome);
+    }
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match last {
+        Some(outcome) => Outcome {
+            sent,
+            elapsed_ms: Some(elapsed_ms),
+            ..outcome
+        },
+        None => Outcome::host(sent, "no connection was made (--count 0)"),
+    }
+}
+
+/// What every connection of a run needs.
+struct Job<'a> {
+    args: &'a Args,
+    server: &'a str,
+    to: &'a [String],
+    config: &'a TlsConfig,
+    credentials: Option<(&'a str, &'a Secret)>,
+    from: &'a str,
+    /// `--message` as read, or `None` for a generated message per send.
+    fixed: Option<Message>,
+}
+
+/// One connection: connect (and STARTTLS), log in, send the message `count` times
+/// (generated ones numbered from `before + 1`) and quit. The outcome's `sent` counts
+/// this connection's messages only.
+fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
+    let args = job.args;
+    let (server, to) = (job.server, job.to);
+    let done = |sent: u32, tls: Option<bool>, result: Result<Vec<Refusal>, Failure>| Outcome {
+        sent,
+        result,
+        tls,
+        received: None,
+        elapsed_ms: None,
+    };
+    let fail = |what: &str, e: &dyn std::fmt::Display| Outcome {
+        sent: 0,
+        result: Err(host_failure(what, &e)),
+        tls: None,
+        received: None,
+        elapsed_ms: None,
+    };
+    let wants_tls = args.tls || args.starttls;
     let (connected, call) = if args.tls {
-        (client.connect_tls(server, None, &config), "connect-tls")
+        (client.connect_tls(server, None, job.config), "connect-tls")
     } else {
         (client.connect(server, None), "connect")
     };
@@ -238,7 +306,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         Err(e) => return fail(&format!("{call} trapped"), &e),
     }
     if args.starttls {
-        match client.starttls(&config) {
+        match client.starttls(job.config) {
             Ok(Ok(_reply)) => {}
             Ok(Err(e)) => {
                 // Nothing more may go out in clear, not even QUIT: just hang up.
@@ -261,7 +329,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             format!("the connection is not encrypted after {flag}: refusing to send"),
         );
     }
-    if let Some((user, secret)) = &credentials {
+    if let Some((user, secret)) = job.credentials {
         // Like smtplib: let PLAIN and LOGIN send their first response with AUTH.
         let (logged_in, call) = match forced_mechanism(args) {
             Some(mech) => (
@@ -287,13 +355,12 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         }
     }
 
-    let from = args.from.as_deref().unwrap_or(DEFAULT_FROM);
-    let fixed = message.map(Message::Bytes);
+    let from = job.from;
     let mut sent = 0;
     let mut refused = Vec::new();
-    for seq in 1..=args.count {
+    for seq in before + 1..=before + count {
         let generated;
-        let msg = match &fixed {
+        let msg = match &job.fixed {
             Some(m) => m,
             None => {
                 generated = Message::Bytes(message::generate(from, to, seq));
@@ -385,6 +452,37 @@ mod tests {
             assert_eq!(r.rcpt_tos, to);
             assert_eq!(r.data, body);
         }
+    }
+
+    /// `--reconnect`: one connection per message, generated messages numbered on across
+    /// connections, and the send phase timed.
+    #[test]
+    fn reconnect_sends_each_message_on_its_own_connection() {
+        let demo = DemoServer::start().unwrap();
+        let args = Args {
+            count: 3,
+            reconnect: true,
+            debug: Some(0),
+            ..Args::default()
+        };
+        let to = vec!["x@y".to_string()];
+        let o = send(&args, &demo.addr().to_string(), &to, None);
+        assert_eq!(o.sent, 3, "{:?}", o.result);
+        assert!(o.result.is_ok());
+        assert!(o.elapsed_ms.is_some_and(|ms| ms > 0.0));
+        let received = demo.received();
+        assert_eq!(received.len(), 3);
+        let ids: std::collections::HashSet<String> = received
+            .iter()
+            .map(|r| {
+                let text = String::from_utf8_lossy(&r.data).into_owned();
+                text.lines()
+                    .find(|l| l.starts_with("Message-ID:"))
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
     }
 
     /// `--send-message` to the demo server: the envelope comes from the headers, Bcc is

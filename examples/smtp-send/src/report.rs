@@ -29,6 +29,9 @@ pub struct Outcome {
     pub tls: Option<bool>,
     /// In demo mode, what the embedded server received.
     pub received: Option<Vec<Received>>,
+    /// Milliseconds from just before the (first) connect to just after the (last) QUIT,
+    /// on success: the send phase without process start-up or component loading.
+    pub elapsed_ms: Option<f64>,
 }
 
 impl Outcome {
@@ -39,6 +42,7 @@ impl Outcome {
             result: Err(Failure::Host(message.into())),
             tls: None,
             received: None,
+            elapsed_ms: None,
         }
     }
 
@@ -63,6 +67,9 @@ impl Outcome {
                     refused.iter().map(refusal_json).collect::<Value>(),
                 );
                 top.insert("tls".into(), Value::Bool(self.tls.unwrap_or(false)));
+                if let Some(ms) = self.elapsed_ms {
+                    top.insert("elapsed_ms".into(), json!(ms));
+                }
             }
             Err(failure) => {
                 top.insert("ok".into(), Value::Bool(false));
@@ -263,6 +270,7 @@ mod tests {
             result,
             tls: Some(false),
             received: None,
+            elapsed_ms: None,
         }
     }
 
@@ -287,6 +295,14 @@ mod tests {
         assert_eq!(
             o.to_json(),
             json!({"ok": true, "sent": 1, "tls": true, "refused": []})
+        );
+        let o = Outcome {
+            elapsed_ms: Some(12.5),
+            ..outcome(Ok(Vec::new()), 3)
+        };
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": true, "sent": 3, "tls": false, "refused": [], "elapsed_ms": 12.5})
         );
     }
 

@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""scripts/bench's driver: every client, every case, one run, one table.
+
+Clients: this component through smtp-send (target/release), Python's smtplib
+(bench/smtplib_client.py), lettre (bench/lettre-client, target/bench/release) and
+Postfix's smtp-source. Servers: Postfix smtp-sink on 127.0.0.1, the same through
+bench/delay_proxy.py (1 ms each way), and a private Postfix instance
+(host-test/servers/postfix_instance.py, CHUNKING and STARTTLS) relaying to smtp-sink.
+Everything listens on 127.0.0.1 only; every process started here is ended here by PID.
+
+Each client's count is cut down (and the table says so) when a short probe run
+predicts the full count would take more than BENCH_BUDGET seconds (default 20); it is
+then cut to about half the budget. A run shorter than 2 s is repeated: median of 3.
+Environment: BENCH_BUDGET, BENCH_QUICK=1 (every count / 10, for trying the script).
+"""
+
+import datetime
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from message import message  # noqa: E402
+
+SMTP_SEND = os.path.join(ROOT, "target", "release", "smtp-send")
+LETTRE = os.path.join(ROOT, "target", "bench", "release", "lettre-client")
+WASM = os.path.join(ROOT, "target", "component-build", "wasm32-wasip2", "component", "smtp_component.wasm")
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+POSTFIX_INSTANCE = os.path.join(ROOT, "host-test", "servers", "postfix_instance.py")
+VENV_PY = os.path.join(ROOT, ".venv", "bin", "python")
+PYTHON = VENV_PY if os.access(VENV_PY, os.X_OK) else (shutil.which("python3") or sys.executable)
+
+BUDGET = float(os.environ.get("BENCH_BUDGET", "20"))
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RUN_TIMEOUT = 180  # seconds: no single client run may take longer than this
+FROM = "a@example.com"
+CLIENTS = ["component", "smtplib", "lettre", "smtp-source"]
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port():
+    """A port nothing listens on (smtp-sink binds with SO_REUSEPORT, so check)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as c:
+            c.settimeout(0.5)
+            if c.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port found")
+
+
+def wait_greeting(port, timeout=15.0):
+    """Waits until 127.0.0.1:port answers with a 220 greeting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                if s.recv(512).startswith(b"220"):
+                    s.sendall(b"QUIT\r\n")
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered 220 on 127.0.0.1:{port}")
+
+
+class Processes:
+    """Every long-running process this run started, ended by PID at the end."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, cmd, **kw):
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, **kw)
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+
+
+def start_sink(procs):
+    port = free_port()
+    cmd = [SMTP_SINK]
+    if os.geteuid() == 0:
+        cmd += ["-u", "nobody"]
+    cmd += [f"127.0.0.1:{port}", "1000"]
+    procs.start(cmd, stdout=subprocess.DEVNULL)
+    wait_greeting(port)
+    return port
+
+
+def start_proxy(procs, target, delay_ms=1.0):
+    port = free_port()
+    p = procs.start([sys.executable, os.path.join(HERE, "delay_proxy.py"), str(port), str(target), str(delay_ms)],
+                    stdout=subprocess.PIPE, text=True)
+    if p.stdout.readline().strip() != "ready":
+        raise RuntimeError("delay_proxy.py did not start")
+    wait_greeting(port)
+    return port
+
+
+def measure_rtt(port, n=30):
+    """Median NOOP round trip on one connection, in ms."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = s.makefile("rb")
+        f.readline()
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            s.sendall(b"NOOP\r\n")
+            f.readline()
+            times.append((time.perf_counter() - t) * 1000)
+        s.sendall(b"QUIT\r\n")
+    return statistics.median(times)
+
+
+class Postfix:
+    def __init__(self, tmp, relay_port):
+        self.dir = os.path.join(tmp, "postfix")
+        self.cert = os.path.join(tmp, "cert.pem")
+        self.key = os.path.join(tmp, "key.pem")
+        self.relay_port = relay_port
+        self.port = None
+        self.started = False
+
+    def start(self):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=localhost", "-keyout", self.key, "-out", self.cert],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        self.port, smtps = free_port(), free_port()
+        self.started = True
+        r = subprocess.run([sys.executable, POSTFIX_INSTANCE, "start", "--dir", self.dir,
+                            "--smtp-port", str(self.port), "--smtps-port", str(smtps),
+                            "--cert", self.cert, "--key", self.key, "--relay-port", str(self.relay_port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"postfix_instance.py start failed: {r.stderr.strip()[-500:]}")
+        wait_greeting(self.port)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            f = s.makefile("rb")
+            f.readline()
+            s.sendall(b"EHLO localhost\r\n")
+            ehlo = []
+            while True:
+                line = f.readline()
+                ehlo.append(line[4:].decode(errors="replace").split(" ")[0].strip())
+                if line[3:4] != b"-":
+                    break
+            s.sendall(b"QUIT\r\n")
+        self.ehlo = " ".join(ehlo[1:])
+
+    def stop(self):
+        if self.started:
+            subprocess.run([sys.executable, POSTFIX_INSTANCE, "stop", "--dir", self.dir],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+# ---------------------------------------------------------------- clients
+
+
+def timed(cmd):
+    t = time.perf_counter()
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=RUN_TIMEOUT)
+    wall = time.perf_counter() - t
+    if r.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(cmd[0])} exited {r.returncode}: "
+                           f"{(r.stderr or r.stdout).decode(errors='replace').strip()[-300:]}")
+    return wall, r.stdout.decode(errors="replace")
+
+
+def run_client(client, case, port, n, files):
+    """Sends n messages; returns (send-phase seconds, process wall seconds)."""
+    size, rcpts, reconnect, tls = case["size"], case["rcpts"], case["reconnect"], case.get("starttls", False)
+    if client == "component":
+        cmd = [SMTP_SEND, "--server", f"127.0.0.1:{port}", "--from", FROM, "--message", files[size],
+               "--count", str(n), "--json", "--timeout", "60"]
+        for i in range(rcpts):
+            cmd += ["--to", f"b{i}@example.com"]
+        if reconnect:
+            cmd.append("--reconnect")
+        if tls:
+            cmd += ["--starttls", "--unsafe-accept-invalid-certs"]
+        wall, out = timed(cmd)
+        res = json.loads(out)
+        if not res.get("ok") or res.get("sent") != n:
+            raise RuntimeError(f"smtp-send: {out.strip()[:300]}")
+        return res["elapsed_ms"] / 1000.0, wall
+    if client in ("smtplib", "lettre"):
+        prog = [PYTHON, os.path.join(HERE, "smtplib_client.py")] if client == "smtplib" else [LETTRE]
+        cmd = prog + ["127.0.0.1", str(port), str(n), str(size), str(rcpts)]
+        if reconnect:
+            cmd.append("reconnect")
+        if tls:
+            cmd.append("starttls")
+        wall, out = timed(cmd)
+        return float(out.strip().splitlines()[-1]), wall
+    if client == "smtp-source":
+        # -F: the same message (LF line ends; smtp-source sends CRLF); -d: one session for
+        # all the messages (without it, one session per message).
+        cmd = [SMTP_SOURCE, "-4", "-s", "1", "-m", str(n), "-r", str(rcpts), "-f", FROM,
+               "-t", "b@example.com", "-M", "localhost", "-F", files[("lf", size)]]
+        if not reconnect:
+            cmd.append("-d")
+        cmd.append(f"127.0.0.1:{port}")
+        wall, _ = timed(cmd)
+        return wall, wall
+    raise ValueError(client)
+
+
+def supports(client, case):
+    if case.get("starttls") and client in ("lettre", "smtp-source"):
+        return "n/a (no TLS)" if client == "smtp-source" else "n/a (built w/o TLS)"
+    return None
+
+
+def measure(client, case, port, files):
+    """Runs the full count, or fewer when a probe says it would exceed BUDGET."""
+    full = case["count"]
+    probe_n = max(3, full // 50)
+    secs, wall = run_client(client, case, port, probe_n, files)
+    projected = secs * full / probe_n
+    n = full
+    if projected > BUDGET:
+        n = max(probe_n, int(full * BUDGET / projected / 2))  # aim at half the budget
+        if n <= probe_n:
+            return dict(n=probe_n, secs=secs, wall=wall, scaled=True)
+    # Short runs are noisy: take the median of 3 (by send time) when a run is under 2 s.
+    runs = [run_client(client, case, port, n, files)]
+    if runs[0][0] < 2.0:
+        runs += [run_client(client, case, port, n, files) for _ in range(2)]
+    secs, wall = sorted(runs)[len(runs) // 2]
+    return dict(n=n, secs=secs, wall=wall, scaled=n < full, runs=len(runs))
+
+
+# ---------------------------------------------------------------- report
+
+
+CASE_W, CELL_W = 34, 23
+
+
+def fmt_ratio(x):
+    return f"{x:.0f}x" if x >= 100 else f"{x:.1f}x" if x >= 10 else f"{x:.2f}x"
+
+
+def fmt_rate(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}" if x >= 10 else f"{x:,.2f}"
+
+
+def main():
+    nproc = os.cpu_count()
+    print(f"measured on {nproc}-core machine, {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    for path in (SMTP_SEND, LETTRE, SMTP_SINK, SMTP_SOURCE, WASM):
+        if not os.path.exists(path):
+            sys.exit(f"bench: missing {path} (run scripts/bench, which builds it)")
+
+    scale = 10 if QUICK else 1
+    kb, mb = 1000, 1000 * 1000
+    cases = [
+        dict(name="1 KB x 5,000, 1 connection", size=kb, count=5000, rcpts=1, reconnect=False, server="sink"),
+        dict(name="1 KB x 500, 1 conn, 2 ms RTT", size=kb, count=500, rcpts=1, reconnect=False, server="proxy"),
+        dict(name="1 MB x 100, 1 connection", size=mb, count=100, rcpts=1, reconnect=False, server="sink"),
+        dict(name="10 MB x 5, 1 connection", size=10 * mb, count=5, rcpts=1, reconnect=False, server="sink"),
+        dict(name="1 KB to 100 rcpts x 500", size=kb, count=500, rcpts=100, reconnect=False, server="sink"),
+        dict(name="1 KB x 1,000, new conn each", size=kb, count=1000, rcpts=1, reconnect=True, server="sink"),
+        dict(name="Postfix CHUNKING 1KBx500, 2ms RTT", size=kb, count=500, rcpts=1, reconnect=False,
+             server="postfix-proxy"),
+        dict(name="Postfix STARTTLS 1 KB x 1,000", size=kb, count=1000, rcpts=1,
+             reconnect=False, server="postfix", starttls=True),
+    ]
+    for c in cases:
+        c["count"] = max(5, c["count"] // scale) if c["count"] > 5 else c["count"]
+
+    procs = Processes()
+    tmp = tempfile.mkdtemp(prefix="smtp-bench-")
+    postfix = None
+    try:
+        files = {}
+        for size in sorted({c["size"] for c in cases}):
+            m = message(size)
+            files[size] = os.path.join(tmp, f"m{size}.eml")
+            files[("lf", size)] = os.path.join(tmp, f"m{size}.lf")
+            with open(files[size], "wb") as f:
+                f.write(m)
+            with open(files[("lf", size)], "wb") as f:
+                f.write(m.replace(b"\r\n", b"\n"))
+        os.chmod(tmp, 0o755)
+
+        sink = start_sink(procs)
+        proxy = start_proxy(procs, sink)
+        postfix = Postfix(tmp, sink)
+        postfix.start()
+        postfix_proxy = start_proxy(procs, postfix.port)
+        ports = {"sink": sink, "proxy": proxy, "postfix": postfix.port, "postfix-proxy": postfix_proxy}
+        rtt_direct, rtt_proxy = measure_rtt(sink), measure_rtt(proxy)
+        print(f"smtp-sink 127.0.0.1:{sink}; NOOP round trip {rtt_direct:.3f} ms direct, "
+              f"{rtt_proxy:.3f} ms through the 1 ms/direction proxy")
+        print(f"Postfix 127.0.0.1:{postfix.port} (relays to smtp-sink) EHLO: {postfix.ehlo}")
+        print("cell: msg/s, MB/s (10^6 B) of the send phase, connect..QUIT (smtp-send: --json elapsed_ms; "
+              "smtplib, lettre: timed inside;\n      smtp-source: process wall), then component msg/s / that "
+              "client's msg/s; median of 3 runs when a run takes < 2 s")
+
+        overheads, footnotes = [], []
+        print(f"{'':<{CASE_W}}" + "".join(f"{c:<{CELL_W}}" for c in CLIENTS).rstrip())
+        for case in cases:
+            port = ports[case["server"]]
+            log(case["name"])
+            results = {}
+            for client in CLIENTS:
+                why = supports(client, case)
+                if why:
+                    results[client] = dict(skip=why)
+                    continue
+                log(f"  {client}")
+                try:
+                    results[client] = measure(client, case, port, files)
+                except (RuntimeError, subprocess.TimeoutExpired, ValueError, json.JSONDecodeError) as e:
+                    results[client] = dict(skip="FAILED")
+                    footnotes.append(f"{client} failed in '{case['name']}': {e}")
+            comp = results.get("component", {})
+            comp_rate = comp["n"] / comp["secs"] if "n" in comp else None
+            if comp_rate is not None:
+                overheads.append(comp["wall"] - comp["secs"])
+            cells = []
+            for client in CLIENTS:
+                r = results[client]
+                if "skip" in r:
+                    cells.append(f"{r['skip']:<{CELL_W}}")
+                    continue
+                rate = r["n"] / r["secs"]
+                cell = f"{fmt_rate(rate):>7} {rate * case['size'] / mb:>6.2f}"
+                if client != "component" and comp_rate is not None:
+                    cell += f" {fmt_ratio(comp_rate / rate):>6}"
+                if r["scaled"]:
+                    cell += "*"
+                    footnotes.append(f"* {client} in '{case['name']}': {r['n']:,} of {case['count']:,} messages "
+                                     f"({r['secs']:.1f} s)")
+                cells.append(f"{cell:<{CELL_W}}")
+            print(f"{case['name']:<{CASE_W}}" + "".join(cells).rstrip())
+            sys.stdout.flush()
+        for note in footnotes:
+            print(note)
+
+        print()
+        size = os.path.getsize(WASM)
+        colds, demo_sends = [], []
+        for _ in range(5):
+            wall, out = timed([SMTP_SEND, "--json"])
+            colds.append(wall)
+            demo_sends.append(json.loads(out)["elapsed_ms"] / 1000)
+        print(f"component: {size:,} bytes ({size / 1024 / 1024:.2f} MiB) {os.path.relpath(WASM, ROOT)}")
+        starts = [w - e for w, e in zip(colds, demo_sends)]
+        print(f"smtp-send demo run (--json, one message to its in-process server), median of 5: "
+              f"wall {statistics.median(colds) * 1000:.1f} ms = send phase "
+              f"{statistics.median(demo_sends) * 1000:.1f} ms + start-up/load .cwasm/exit "
+              f"{statistics.median(starts) * 1000:.1f} ms")
+        if overheads:
+            print(f"smtp-send process overhead (wall - elapsed_ms) over the runs above: median "
+                  f"{statistics.median(overheads) * 1000:.1f} ms (min {min(overheads) * 1000:.1f}, "
+                  f"max {max(overheads) * 1000:.1f})")
+    finally:
+        if postfix is not None:
+            postfix.stop()
+        procs.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
