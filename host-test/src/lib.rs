@@ -3,6 +3,7 @@
 //! allowed, and wraps the `client` resource in plain Rust calls. The tests, the
 //! `smtp-send` CLI and the examples all use it. `servers` starts real mail servers.
 
+pub mod fault_server;
 pub mod servers;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -26,10 +27,39 @@ pub use exports::smtplib::smtp::client::{
 /// The component built by this crate's build script.
 pub const COMPONENT_WASM: &str = env!("SMTP_COMPONENT_WASM");
 
-/// What a store holds: the WASI context and its resource table.
+/// What a store holds: the WASI context, its resource table, and the memory tracker.
 pub struct HostState {
     ctx: WasiCtx,
     table: ResourceTable,
+    memory: MemoryTracker,
+}
+
+/// Records how far the component's linear memories grow (it never refuses growth).
+#[derive(Debug, Default)]
+struct MemoryTracker {
+    /// The largest size any linear memory reached, in bytes.
+    peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryTracker {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 impl WasiView for HostState {
@@ -118,8 +148,10 @@ impl SmtpHost {
         let state = HostState {
             ctx: builder.build(),
             table: ResourceTable::new(),
+            memory: MemoryTracker::default(),
         };
         let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
         let api = Smtp::instantiate(&mut store, &self.component, &self.linker)?;
         let guest = api.smtplib_smtp_client().client();
         let handle = if lmtp {
@@ -194,6 +226,12 @@ pub struct Client {
 }
 
 impl Client {
+    /// The largest size, in bytes, the component's linear memory has reached in this
+    /// instance (it only grows: a flat figure across a run means no growth).
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().memory.peak
+    }
+
     /// The debug transcript written so far (with [`Stderr::Capture`]).
     pub fn transcript(&self) -> String {
         self.stderr

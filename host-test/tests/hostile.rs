@@ -84,18 +84,20 @@ fn multiline_codes_disagree() {
 
 #[test]
 fn endless_line_is_cut_off() {
-    // 32 MiB without a line end: refused after the first 8 KiB or so, not buffered.
-    let chunks = (0..512).map(|_| vec![b'2'; 64 * 1024]).collect();
-    assert_eq!(greeting_error(chunks).0, "malformed-reply");
+    // 200 MB without a line end: refused after the first 8 KiB or so, not buffered.
+    let chunks = (0..3200).map(|_| vec![b'2'; 64 * 1024]).collect();
+    let (kind, c) = greeting_error(chunks);
+    assert_eq!(kind, "malformed-reply");
+    assert!(c.peak_memory() < 8 << 20, "peak {}", c.peak_memory());
 }
 
 #[test]
-fn too_many_continuation_lines() {
-    let mut chunk = Vec::new();
-    for _ in 0..5000 {
-        chunk.extend_from_slice(b"220-more\r\n");
-    }
-    assert_eq!(greeting_error(vec![chunk]).0, "malformed-reply");
+fn two_million_continuation_lines() {
+    // Sent in 2,000 chunks of 1,000 lines; the reply is refused at its 1,001st line.
+    let chunk: Vec<u8> = b"220-more\r\n".repeat(1000);
+    let (kind, c) = greeting_error(vec![chunk; 2000]);
+    assert_eq!(kind, "malformed-reply");
+    assert!(c.peak_memory() < 8 << 20, "peak {}", c.peak_memory());
 }
 
 #[test]

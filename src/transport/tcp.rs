@@ -20,13 +20,16 @@ use crate::endpoint::{Endpoint, Host};
 use crate::error::SmtpError;
 use crate::session::Transport;
 
-/// An open TCP connection. Fields drop in order: the streams before their socket.
+/// An open TCP connection. The streams and the socket are dropped by hand (see the
+/// `Drop` impl): streams before their socket, or not at all after a stuck write.
 pub struct TcpTransport {
-    input: InputStream,
-    output: OutputStream,
-    _socket: TcpSocket,
+    input: Option<InputStream>,
+    output: Option<OutputStream>,
+    socket: Option<TcpSocket>,
     timeout_ns: u64,
     peer: IpAddr,
+    /// A write timed out with the peer no longer reading.
+    stuck: bool,
 }
 
 impl TcpTransport {
@@ -57,11 +60,12 @@ impl TcpTransport {
             match connect_one(&network, addr, endpoint.port, source, deadline) {
                 Ok((socket, input, output)) => {
                     return Ok(TcpTransport {
-                        input,
-                        output,
-                        _socket: socket,
+                        input: Some(input),
+                        output: Some(output),
+                        socket: Some(socket),
                         timeout_ns,
                         peer: addr,
+                        stuck: false,
                     })
                 }
                 Err(e @ SmtpError::Timeout(_)) => return Err(e),
@@ -69,6 +73,24 @@ impl TcpTransport {
             }
         }
         Err(last_error)
+    }
+}
+
+impl Drop for TcpTransport {
+    /// Drops the streams, then the socket. After a write timed out, the output stream
+    /// and the socket are abandoned instead: the host (wasmtime) finishes a pending
+    /// write before it lets go of its stream, so against a peer that stopped reading
+    /// dropping them would block until that peer gives up — longer than any timeout.
+    /// The host releases them when the peer closes or the instance is dropped.
+    fn drop(&mut self) {
+        drop(self.input.take());
+        if self.stuck {
+            std::mem::forget(self.output.take());
+            std::mem::forget(self.socket.take());
+        } else {
+            drop(self.output.take());
+            drop(self.socket.take());
+        }
     }
 }
 
@@ -210,38 +232,43 @@ fn stream_error(e: StreamError) -> SmtpError {
     }
 }
 
+fn closed() -> SmtpError {
+    SmtpError::Io("connection already closed".into())
+}
+
 impl Transport for TcpTransport {
     fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
+        let output = self.output.as_ref().ok_or_else(closed)?;
         let mut rest = data;
         let mut deadline = Deadline::after(self.timeout_ns);
         while !rest.is_empty() {
-            let permitted = self.output.check_write().map_err(stream_error)?;
+            let permitted = output.check_write().map_err(stream_error)?;
             if permitted == 0 {
-                if !deadline.wait(&self.output.subscribe()) {
+                if !deadline.wait(&output.subscribe()) {
+                    self.stuck = true;
                     return Err(SmtpError::Timeout(
                         "the server stopped reading what we send".into(),
                     ));
                 }
                 continue;
             }
-            let n = usize::try_from(permitted)
-                .unwrap_or(usize::MAX)
-                .min(rest.len());
+            let n = usize::try_from(permitted).unwrap_or(usize::MAX).min(rest.len());
             let (chunk, tail) = rest.split_at(n);
-            self.output.write(chunk).map_err(stream_error)?;
+            output.write(chunk).map_err(stream_error)?;
             rest = tail;
             deadline = Deadline::after(self.timeout_ns);
         }
-        self.output.flush().map_err(stream_error)
+        output.flush().map_err(stream_error)
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> Result<usize, SmtpError> {
+        let input = self.input.as_ref().ok_or_else(closed)?;
         let deadline = Deadline::after(self.timeout_ns);
         let max = u64::try_from(buf.len()).unwrap_or(u64::MAX);
         loop {
-            match self.input.read(max) {
+            match input.read(max) {
                 Ok(bytes) if bytes.is_empty() => {
-                    if !deadline.wait(&self.input.subscribe()) {
+                    if !deadline.wait(&input.subscribe()) {
                         return Err(SmtpError::Timeout("no reply from the server".into()));
                     }
                 }
