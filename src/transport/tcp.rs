@@ -252,7 +252,9 @@ impl Transport for TcpTransport {
                 }
                 continue;
             }
-            let n = usize::try_from(permitted).unwrap_or(usize::MAX).min(rest.len());
+            let n = usize::try_from(permitted)
+                .unwrap_or(usize::MAX)
+                .min(rest.len());
             let (chunk, tail) = rest.split_at(n);
             output.write(chunk).map_err(stream_error)?;
             rest = tail;
