@@ -260,3 +260,48 @@ fn peer_closing_mid_handshake_is_a_tls_error() {
     assert!(!c.is_connected().unwrap());
     c.close().unwrap();
 }
+
+/// A TLS alert in the middle of a session (a scripted peer: real servers do not send
+/// one on demand): a raw fatal alert record is a `tls` error; a proper close_notify is
+/// the server closing the connection. Either way: no trap, and `close`/`quit` still work.
+#[test]
+fn tls_alert_mid_session() {
+    let pki = Pki::new();
+    for (alert, kinds) in [
+        ("raw", &["tls"][..]),
+        ("close-notify", &["server-disconnected"][..]),
+    ] {
+        let script =
+            host_test::servers::workspace_root().join("host-test/servers/tls_alert_server.py");
+        let mut child = std::process::Command::new(host_test::servers::python())
+            .arg(&script)
+            .args(["--cert", pki.localhost.cert_file.to_str().unwrap()])
+            .args(["--key", pki.localhost.key_file.to_str().unwrap()])
+            .args(["--alert", alert])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port = serde_json::from_str::<serde_json::Value>(&line).unwrap()["port"]
+            .as_u64()
+            .unwrap() as u16;
+        let mut c = client_with(ClientOptions {
+            timeout_ms: Some(3000),
+            ..Default::default()
+        });
+        c.connect_tls("127.0.0.1", Some(port), &trusting(&pki))
+            .unwrap()
+            .unwrap();
+        let err = send(&mut c).unwrap_err();
+        assert!(kinds.contains(&err.kind()), "{alert}: {err:?}");
+        assert!(!c.is_connected().unwrap());
+        c.close().unwrap();
+        assert_eq!(c.quit().unwrap().unwrap_err().kind(), "server-disconnected");
+        let _ = child.wait();
+    }
+}
