@@ -133,6 +133,12 @@ fn tokenize(s: &str) -> Vec<Token> {
                     atom.push(c);
                     chars.next();
                 }
+                if atom.is_empty() {
+                    // A character that starts no token (a stray `)`): skip it, or the
+                    // loop would never advance.
+                    chars.next();
+                    continue;
+                }
                 tokens.push(Token::Atom(atom));
             }
         }
@@ -295,6 +301,9 @@ mod tests {
         assert_eq!(addrs(",,"), Vec::<String>::new());
         assert_eq!(addrs("a@x.org (unclosed comment"), ["a@x.org"]);
         assert_eq!(addrs("\"unclosed <a@x.org>"), Vec::<String>::new());
+        // Found by the fuzzer: stray characters that start no token once looped forever.
+        assert_eq!(addrs(")"), Vec::<String>::new());
+        assert_eq!(addrs("a@x.org) , b@y.org)"), ["a@x.org", "b@y.org"]);
     }
 
     #[test]
