@@ -7,7 +7,7 @@ mod common;
 use common::certs::Pki;
 use common::*;
 use host_test::servers::{Aiosmtpd, Dovecot};
-use host_test::{AuthStep, Client, SaslMechanism, SmtpError, TlsConfig};
+use host_test::{AuthStep, Client, SaslMechanism, SmtpError};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "alice-pw";
@@ -220,11 +220,7 @@ fn dovecot_submission_each_mechanism_over_starttls() {
         store.port,
     )
     .unwrap();
-    let tls = TlsConfig {
-        server_name: Some("localhost".into()),
-        extra_roots_pem: Some(pki.ca.cert.clone()),
-        ..Default::default()
-    };
+    let tls = pki.trusting();
     let mut delivered = 0;
     for mechanism in [
         SaslMechanism::Plain,

@@ -11,14 +11,6 @@ use common::*;
 use host_test::servers::Aiosmtpd;
 use host_test::{Client, ClientOptions, SmtpError, TlsConfig};
 
-fn trusting(pki: &Pki) -> TlsConfig {
-    TlsConfig {
-        server_name: Some("localhost".into()),
-        extra_roots_pem: Some(pki.ca.cert.clone()),
-        ..Default::default()
-    }
-}
-
 fn tls_server(cert: &Pem, extra: &[&str]) -> Aiosmtpd {
     let mut args = vec![
         "--tls-cert",
@@ -50,7 +42,7 @@ fn starttls_then_byte_exact_delivery() {
     let mut c = client();
     connect(&mut c, &server.addr());
     assert!(!c.is_tls().unwrap());
-    let reply = c.starttls(&trusting(&pki)).unwrap().unwrap();
+    let reply = c.starttls(&pki.trusting()).unwrap().unwrap();
     assert_eq!(reply.code, 220);
     assert!(c.is_tls().unwrap());
     // Everything learned from the first EHLO is forgotten.
@@ -68,7 +60,7 @@ fn implicit_tls_then_byte_exact_delivery() {
     let server = tls_server(&pki.localhost, &["--implicit-tls"]);
     let mut c = client();
     let greeting = c
-        .connect_tls("127.0.0.1", Some(server.port), &trusting(&pki))
+        .connect_tls("127.0.0.1", Some(server.port), &pki.trusting())
         .unwrap()
         .unwrap();
     assert_eq!(greeting.code, 220);
@@ -87,7 +79,7 @@ fn the_server_name_is_verified_not_the_ip_connected_to() {
     let mut c = client();
     let cfg = TlsConfig {
         server_name: None,
-        ..trusting(&pki)
+        ..pki.trusting()
     };
     let err = c
         .connect_tls("127.0.0.1", Some(server.port), &cfg)
@@ -95,14 +87,14 @@ fn the_server_name_is_verified_not_the_ip_connected_to() {
         .unwrap_err();
     assert_eq!(err.kind(), "tls", "{err:?}");
     let mut c = client();
-    c.connect_tls("127.0.0.1", Some(server.port), &trusting(&pki))
+    c.connect_tls("127.0.0.1", Some(server.port), &pki.trusting())
         .unwrap()
         .unwrap();
     // And by name, the name is the default.
     let mut c = client();
     let cfg = TlsConfig {
         server_name: None,
-        ..trusting(&pki)
+        ..pki.trusting()
     };
     c.connect_tls("localhost", Some(server.port), &cfg)
         .unwrap()
@@ -121,7 +113,7 @@ fn certificate_failures_are_tls_errors_and_nothing_follows_in_clear() {
         let server = tls_server(cert, &[]);
         let mut c = client();
         connect(&mut c, &server.addr());
-        let err = c.starttls(&trusting(&pki)).unwrap().unwrap_err();
+        let err = c.starttls(&pki.trusting()).unwrap().unwrap_err();
         assert_eq!(err.kind(), "tls", "{what}: {err:?}");
         assert!(!c.is_connected().unwrap(), "{what}");
         assert_eq!(
@@ -153,7 +145,7 @@ fn client_certificate_required() {
     );
     let mut c = client();
     let err = match c
-        .connect_tls("127.0.0.1", Some(server.port), &trusting(&pki))
+        .connect_tls("127.0.0.1", Some(server.port), &pki.trusting())
         .unwrap()
     {
         Err(e) => e,
@@ -168,7 +160,7 @@ fn client_certificate_required() {
     let cfg = TlsConfig {
         client_cert_pem: Some(pki.client.cert.clone()),
         client_key_pem: Some(pki.client.key.clone()),
-        ..trusting(&pki)
+        ..pki.trusting()
     };
     c.connect_tls("127.0.0.1", Some(server.port), &cfg)
         .unwrap()
@@ -294,7 +286,7 @@ fn tls_alert_mid_session() {
             timeout_ms: Some(3000),
             ..Default::default()
         });
-        c.connect_tls("127.0.0.1", Some(port), &trusting(&pki))
+        c.connect_tls("127.0.0.1", Some(port), &pki.trusting())
             .unwrap()
             .unwrap();
         let err = send(&mut c).unwrap_err();

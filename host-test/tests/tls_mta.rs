@@ -9,14 +9,6 @@ use host_test::TlsConfig;
 
 const MSG: &[u8] = b"Subject: through a real MTA\r\n\r\n.a dot line\r\ncaf\xe9\r\n";
 
-fn trusting(pki: &Pki) -> TlsConfig {
-    TlsConfig {
-        server_name: Some("localhost".into()),
-        extra_roots_pem: Some(pki.ca.cert.clone()),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn postfix_starttls_and_wrapper_mode() {
     let pki = Pki::new();
@@ -32,7 +24,7 @@ fn postfix_starttls_and_wrapper_mode() {
     c.connect("127.0.0.1", Some(postfix.smtp_port))
         .unwrap()
         .unwrap();
-    c.starttls(&trusting(&pki)).unwrap().unwrap();
+    c.starttls(&pki.trusting()).unwrap().unwrap();
     assert!(c.is_tls().unwrap());
     let to = strings(&["b@example.com"]);
     assert!(c
@@ -43,7 +35,7 @@ fn postfix_starttls_and_wrapper_mode() {
     c.quit().unwrap().unwrap();
 
     let mut c = client();
-    c.connect_tls("127.0.0.1", Some(postfix.smtps_port), &trusting(&pki))
+    c.connect_tls("127.0.0.1", Some(postfix.smtps_port), &pki.trusting())
         .unwrap()
         .unwrap();
     assert!(c
@@ -110,7 +102,7 @@ fn dovecot_submission_over_starttls() {
     c.connect("127.0.0.1", Some(dovecot.submission_port))
         .unwrap()
         .unwrap();
-    c.starttls(&trusting(&pki)).unwrap().unwrap();
+    c.starttls(&pki.trusting()).unwrap().unwrap();
     assert!(c.is_tls().unwrap());
     c.ehlo(None).unwrap().unwrap();
     assert!(c.has_extn("auth").unwrap());

@@ -75,6 +75,15 @@ fn leaf(
 }
 
 impl Pki {
+    /// A TLS config that trusts this CA and verifies the name `localhost`.
+    pub fn trusting(&self) -> host_test::TlsConfig {
+        host_test::TlsConfig {
+            server_name: Some("localhost".into()),
+            extra_roots_pem: Some(self.ca.cert.clone()),
+            ..Default::default()
+        }
+    }
+
     /// Makes a fresh set.
     pub fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
