@@ -1,23 +1,9 @@
 //! `smtp-send` as scripts use it: its `--json` output and exit status against real
 //! servers (aiosmtpd, which stores every message byte for byte, and Postfix smtp-sink).
 
-use std::process::Command;
-
+mod common;
+use common::run;
 use host_test::servers::{Aiosmtpd, SmtpSink};
-use serde_json::Value;
-
-/// Runs smtp-send with `args`; returns the exit code and the parsed JSON.
-fn run(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_smtp-send"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run smtp-send");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout:?}"));
-    (out.status.code().unwrap_or(-1), json)
-}
 
 fn message_file(dir: &tempfile::TempDir) -> (String, Vec<u8>) {
     let bytes =

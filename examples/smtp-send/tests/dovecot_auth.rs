@@ -4,6 +4,7 @@
 
 use std::process::Command;
 
+mod common;
 use host_test::servers::{Aiosmtpd, Dovecot};
 use serde_json::Value;
 
@@ -31,10 +32,7 @@ fn run(port: u16, ca: &str, mech: &str, password: &str) -> (i32, Value) {
         .env(VAR, password)
         .output()
         .expect("run smtp-send");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout:?}"));
-    (out.status.code().unwrap_or(-1), json)
+    common::parse(&out)
 }
 
 #[test]

@@ -1,23 +1,9 @@
 //! `smtp-send --send-message` (the envelope from the headers) against aiosmtpd, and
 //! `smtp-send --lmtp` against Dovecot's LMTP (carol is over quota after the data).
 
-use std::process::Command;
-
+mod common;
+use common::run;
 use host_test::servers::{Aiosmtpd, Dovecot};
-use serde_json::Value;
-
-/// Runs smtp-send with `args` and `--json`; returns the exit code and the parsed JSON.
-fn run(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_smtp-send"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run smtp-send");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout:?}"));
-    (out.status.code().unwrap_or(-1), json)
-}
 
 /// Writes `bytes` to a file in `dir`; returns its path.
 fn message_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {
