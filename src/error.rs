@@ -65,18 +65,3 @@ pub enum SmtpError {
     #[error("delivery unknown: {0}")]
     DeliveryUnknown(String),
 }
-
-impl SmtpError {
-    /// True when the error means the connection is no longer usable.
-    pub fn closes_connection(&self) -> bool {
-        matches!(
-            self,
-            SmtpError::ServerDisconnected(_)
-                | SmtpError::Timeout(_)
-                | SmtpError::Tls(_)
-                | SmtpError::Io(_)
-                | SmtpError::MalformedReply(_)
-                | SmtpError::DeliveryUnknown(_)
-        )
-    }
-}

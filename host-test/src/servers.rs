@@ -278,6 +278,38 @@ fn run_fixture(script: &str, args: &[&str]) -> Result<serde_json::Value> {
     Ok(serde_json::from_str(line.trim()).unwrap_or(serde_json::Value::Null))
 }
 
+/// Runs `script start` for a private instance in `dir` listening on two fresh ports
+/// (given as `flags`), with a certificate and a relay target; returns the two ports.
+fn start_instance(
+    script: &str,
+    dir: &Path,
+    flags: [&str; 2],
+    cert: &Path,
+    key: &Path,
+    relay_port: u16,
+) -> Result<(u16, u16)> {
+    let ports = (free_port()?, free_port()?);
+    run_fixture(
+        script,
+        &[
+            "start",
+            "--dir",
+            &dir.to_string_lossy(),
+            flags[0],
+            &ports.0.to_string(),
+            flags[1],
+            &ports.1.to_string(),
+            "--cert",
+            &cert.to_string_lossy(),
+            "--key",
+            &key.to_string_lossy(),
+            "--relay-port",
+            &relay_port.to_string(),
+        ],
+    )?;
+    Ok(ports)
+}
+
 /// A private Postfix instance (`host-test/servers/postfix_instance.py`): STARTTLS on
 /// `smtp_port`, implicit TLS on `smtps_port`, relaying every message it accepts to an
 /// SMTP server on 127.0.0.1:`relay_port` (an [`Aiosmtpd`] that stores it). It advertises
@@ -294,24 +326,13 @@ impl Postfix {
     /// Starts it with the given certificate and key files.
     pub fn start(cert: &Path, key: &Path, relay_port: u16) -> Result<Postfix> {
         let dir = tempfile::tempdir()?;
-        let (smtp_port, smtps_port) = (free_port()?, free_port()?);
-        run_fixture(
+        let (smtp_port, smtps_port) = start_instance(
             "postfix_instance.py",
-            &[
-                "start",
-                "--dir",
-                &dir.path().to_string_lossy(),
-                "--smtp-port",
-                &smtp_port.to_string(),
-                "--smtps-port",
-                &smtps_port.to_string(),
-                "--cert",
-                &cert.to_string_lossy(),
-                "--key",
-                &key.to_string_lossy(),
-                "--relay-port",
-                &relay_port.to_string(),
-            ],
+            dir.path(),
+            ["--smtp-port", "--smtps-port"],
+            cert,
+            key,
+            relay_port,
         )?;
         Ok(Postfix {
             dir,
@@ -349,24 +370,13 @@ impl Dovecot {
     /// Starts it with the given certificate and key files.
     pub fn start(cert: &Path, key: &Path, relay_port: u16) -> Result<Dovecot> {
         let dir = tempfile::tempdir()?;
-        let (submission_port, lmtp_port) = (free_port()?, free_port()?);
-        run_fixture(
+        let (submission_port, lmtp_port) = start_instance(
             "dovecot_instance.py",
-            &[
-                "start",
-                "--dir",
-                &dir.path().join("dc").to_string_lossy(),
-                "--submission-port",
-                &submission_port.to_string(),
-                "--lmtp-port",
-                &lmtp_port.to_string(),
-                "--cert",
-                &cert.to_string_lossy(),
-                "--key",
-                &key.to_string_lossy(),
-                "--relay-port",
-                &relay_port.to_string(),
-            ],
+            &dir.path().join("dc"),
+            ["--submission-port", "--lmtp-port"],
+            cert,
+            key,
+            relay_port,
         )?;
         Ok(Dovecot {
             dir,

@@ -143,11 +143,6 @@ impl ReplyParser {
         self.buf.len() - self.pos
     }
 
-    /// True when part of a reply has been received and its end has not.
-    pub fn mid_reply(&self) -> bool {
-        self.partial.is_some() || self.buffered() > 0
-    }
-
     /// Forgets everything received (after the connection closes).
     pub fn reset(&mut self) {
         self.buf.clear();
