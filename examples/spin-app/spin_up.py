@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Does for spin.toml what `spin up` does, with the tools this repository has.
+
+Reads the HTTP trigger's component from spin.toml, plugs its component dependencies into
+its source with `wac plug` (the composition Spin performs for `dependencies`), and
+replaces itself with `wasi-host serve` on the composition, passing the component's
+`environment` and only its `allowed_outbound_hosts` (`*://IP:PORT` entries; Spin gives
+guests no DNS, and neither does wasi-host when outbound hosts are listed).
+
+Overrides from the environment: SMTP_SERVER=IP:PORT replaces SMTP_HOST, SMTP_PORT and
+the allowed host; any other SMTP_* variable replaces the manifest's value.
+
+usage: spin_up.py [--listen IP:PORT]   (default 127.0.0.1:3000, as spin up)
+"""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tomllib
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+
+def fail(message):
+    sys.exit(f"spin_up.py: {message}")
+
+
+def main():
+    listen = "127.0.0.1:3000"
+    args = sys.argv[1:]
+    if args[:1] == ["--listen"] and len(args) == 2:
+        listen = args[1]
+    elif args:
+        fail(__doc__.strip().splitlines()[-1])
+
+    with open(HERE / "spin.toml", "rb") as f:
+        manifest = tomllib.load(f)
+    name = manifest["trigger"]["http"][0]["component"]
+    component = manifest["component"][name]
+    source = (HERE / component["source"]).resolve()
+    plugs = []
+    for import_name, dep in component.get("dependencies", {}).items():
+        if "path" not in dep:
+            fail(f"dependency {import_name}: only local `path` dependencies are handled")
+        plugs.append((HERE / dep["path"]).resolve())
+    inherits = component.get("dependencies_inherit_configuration") or (
+        "allowed_outbound_hosts" in component.get("inherit_configuration", [])
+    )
+    if plugs and not inherits:
+        fail("the dependency connects to the SMTP server: it must inherit the component's "
+             "configuration (dependencies_inherit_configuration = true)")
+
+    composed = ROOT / "target" / "examples" / "spin-app.wasm"
+    wac = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo")) / "bin" / "wac"
+    command = [str(wac), "plug", str(source)]
+    for plug in plugs:
+        command += ["--plug", str(plug)]
+    subprocess.run(command + ["-o", str(composed)], check=True)
+
+    env = {k: str(v) for k, v in component.get("environment", {}).items()}
+    allowed = []
+    for entry in component.get("allowed_outbound_hosts", []):
+        m = re.fullmatch(r"[a-z*]+://(\d{1,3}(?:\.\d{1,3}){3}):(\d+)", entry)
+        if not m:
+            fail(f"only `*://IPv4:PORT` outbound hosts are handled, not {entry!r}")
+        allowed.append(f"{m[1]}:{m[2]}")
+    server = os.environ.get("SMTP_SERVER")
+    if server:
+        host, _, port = server.rpartition(":")
+        env["SMTP_HOST"], env["SMTP_PORT"] = host, port
+        allowed = [server]
+    for key, value in os.environ.items():
+        if key.startswith("SMTP_") and key != "SMTP_SERVER":
+            env[key] = value
+
+    host_bin = ROOT / "target" / "debug" / "wasi-host"
+    argv = [str(host_bin), "serve", "--listen", listen]
+    for key, value in env.items():
+        argv += ["--env", f"{key}={value}"]
+    for addr in allowed:
+        argv += ["--allow-outbound", addr]
+    argv.append(str(composed))
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

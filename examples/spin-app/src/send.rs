@@ -1,0 +1,84 @@
+//! One SMTP session through the component: connect, TLS, login, send_message, quit.
+
+use crate::bindings::smtplib::smtp::client::{
+    Client, ClientOptions, Refusal, SmtpError, TlsConfig,
+};
+use crate::config::{Config, TlsMode};
+
+/// Sends `message`; the refused recipients when the server took it for the others, or
+/// a description of why nothing was sent (or why delivery is unknown).
+pub fn send(config: &Config, message: &[u8]) -> Result<Vec<Refusal>, String> {
+    let client = Client::new(&ClientOptions {
+        local_hostname: None,
+        timeout_ms: Some(30_000),
+        source_address: None,
+    });
+    client.set_debuglevel(config.debug);
+    let tls = TlsConfig {
+        server_name: config.tls_server_name.clone(),
+        extra_roots_pem: config.ca_pem.clone(),
+        client_cert_pem: None,
+        client_key_pem: None,
+        unsafe_accept_invalid_certs: false,
+    };
+    let result = session(&client, config, &tls, message);
+    if result.is_ok() {
+        // The message is accepted; a failing QUIT changes nothing about that.
+        let _ = client.quit();
+    }
+    client.close();
+    result.map_err(|e| describe(&e))
+}
+
+fn session(
+    client: &Client,
+    config: &Config,
+    tls: &TlsConfig,
+    message: &[u8],
+) -> Result<Vec<Refusal>, SmtpError> {
+    match config.tls {
+        TlsMode::Implicit => client.connect_tls(&config.host, config.port, tls)?,
+        TlsMode::None | TlsMode::StartTls => client.connect(&config.host, config.port)?,
+    };
+    if config.tls == TlsMode::StartTls {
+        client.starttls(tls)?;
+    }
+    if let Some((user, password)) = &config.login {
+        client.login(user, password, true)?;
+    }
+    client.send_message(message, None, None, &[], &[])
+}
+
+/// A one-line description of an error, naming its kind as the WIT does.
+fn describe(error: &SmtpError) -> String {
+    let refusals = |list: &[Refusal]| {
+        list.iter()
+            .map(|r| format!("{} ({} {})", r.recipient, r.reply.code, r.reply.text))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match error {
+        SmtpError::ServerDisconnected(m) => format!("server-disconnected: {m}"),
+        SmtpError::Response(r) => format!("response: {} {}", r.code, r.text),
+        SmtpError::SenderRefused(s) => {
+            format!(
+                "sender-refused: {} ({} {})",
+                s.sender, s.reply.code, s.reply.text
+            )
+        }
+        SmtpError::RecipientsRefused(list) => format!("recipients-refused: {}", refusals(list)),
+        SmtpError::DataError(r) => format!("data-error: {} {}", r.code, r.text),
+        SmtpError::ConnectError(r) => format!("connect-error: {} {}", r.code, r.text),
+        SmtpError::HeloError(r) => format!("helo-error: {} {}", r.code, r.text),
+        SmtpError::NotSupported(m) => format!("not-supported: {m}"),
+        SmtpError::AuthenticationError(r) => {
+            format!("authentication-error: {} {}", r.code, r.text)
+        }
+        SmtpError::Timeout(m) => format!("timeout: {m}"),
+        SmtpError::Tls(m) => format!("tls: {m}"),
+        SmtpError::Io(m) => format!("io: {m}"),
+        SmtpError::InvalidArgument(m) => format!("invalid-argument: {m}"),
+        SmtpError::MalformedReply(m) => format!("malformed-reply: {m}"),
+        SmtpError::DeliveryUnknown(m) => format!("delivery-unknown: {m}"),
+    }
+}
