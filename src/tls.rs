@@ -85,19 +85,25 @@ impl<T: Transport> TlsStream<T> {
 
 impl<T: Transport> Transport for TlsStream<T> {
     fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
-        let mut rest = data;
-        while !rest.is_empty() {
-            let n = self
-                .conn
-                .writer()
-                .write(rest)
-                .map_err(|e| SmtpError::Tls(format!("encrypting: {e}")))?;
-            if n == 0 {
-                // rustls's send buffer is full: put it on the wire first.
-                self.push_tls()?;
-                continue;
+        self.send_parts(&[data])
+    }
+
+    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
+        for part in parts {
+            let mut rest = *part;
+            while !rest.is_empty() {
+                let n = self
+                    .conn
+                    .writer()
+                    .write(rest)
+                    .map_err(|e| SmtpError::Tls(format!("encrypting: {e}")))?;
+                if n == 0 {
+                    // rustls's send buffer is full: put it on the wire first.
+                    self.push_tls()?;
+                    continue;
+                }
+                rest = rest.get(n..).unwrap_or_default();
             }
-            rest = rest.get(n..).unwrap_or_default();
         }
         self.push_tls()
     }
@@ -159,6 +165,13 @@ impl<T: Transport> Transport for Stream<T> {
         match self {
             Stream::Plain(t) => t.send(data),
             Stream::Tls(t) => t.send(data),
+        }
+    }
+
+    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
+        match self {
+            Stream::Plain(t) => t.send_parts(parts),
+            Stream::Tls(t) => t.send_parts(parts),
         }
     }
 
