@@ -84,26 +84,23 @@ impl<T: Transport> TlsStream<T> {
 }
 
 impl<T: Transport> Transport for TlsStream<T> {
+    // `send_parts` is the default (joined first): each `writer().write` makes TLS records
+    // of its own, and a server that sees MAIL and RCPT in one record and BDAT in the next
+    // answers them in two writes, the second stuck behind Nagle on its side (~40 ms).
     fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
-        self.send_parts(&[data])
-    }
-
-    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
-        for part in parts {
-            let mut rest = *part;
-            while !rest.is_empty() {
-                let n = self
-                    .conn
-                    .writer()
-                    .write(rest)
-                    .map_err(|e| SmtpError::Tls(format!("encrypting: {e}")))?;
-                if n == 0 {
-                    // rustls's send buffer is full: put it on the wire first.
-                    self.push_tls()?;
-                    continue;
-                }
-                rest = rest.get(n..).unwrap_or_default();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = self
+                .conn
+                .writer()
+                .write(rest)
+                .map_err(|e| SmtpError::Tls(format!("encrypting: {e}")))?;
+            if n == 0 {
+                // rustls's send buffer is full: put it on the wire first.
+                self.push_tls()?;
+                continue;
             }
+            rest = rest.get(n..).unwrap_or_default();
         }
         self.push_tls()
     }
