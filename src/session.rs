@@ -60,6 +60,9 @@ pub struct Session<T: Transport> {
     /// Recipients accepted in the current transaction, in order (LMTP answers the
     /// data once for each).
     accepted: Vec<String>,
+    /// What `recv` reads into: allocated (and zeroed) once, on the first read, rather
+    /// than 16 KiB zeroed on the stack for every reply.
+    read_buf: Vec<u8>,
     log: DebugLog,
 }
 
@@ -78,6 +81,7 @@ impl<T: Transport> Session<T> {
             auth_challenges: None,
             lmtp: false,
             accepted: Vec::new(),
+            read_buf: Vec::new(),
             log: DebugLog::default(),
         }
     }
@@ -201,7 +205,6 @@ impl<T: Transport> Session<T> {
     }
 
     fn read_reply_inner(&mut self) -> Result<Reply, SmtpError> {
-        let mut buf = [0u8; READ_CHUNK];
         loop {
             if let Some(reply) = self.parser.next_reply()? {
                 return Ok(reply);
@@ -211,13 +214,16 @@ impl<T: Transport> Session<T> {
                     "not connected: call connect first".into(),
                 ));
             };
-            match conn.recv(&mut buf) {
+            if self.read_buf.len() != READ_CHUNK {
+                self.read_buf.resize(READ_CHUNK, 0);
+            }
+            match conn.recv(&mut self.read_buf) {
                 Ok(0) => {
                     return Err(SmtpError::ServerDisconnected(
                         "connection unexpectedly closed".into(),
                     ))
                 }
-                Ok(n) => self.parser.feed(buf.get(..n).unwrap_or_default()),
+                Ok(n) => self.parser.feed(self.read_buf.get(..n).unwrap_or_default()),
                 Err(SmtpError::Io(m)) => {
                     return Err(SmtpError::ServerDisconnected(format!(
                         "connection unexpectedly closed: {m}"
