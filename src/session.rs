@@ -18,6 +18,11 @@ pub trait Transport {
     /// Writes all of `data`. Callers hand over everything for one round trip at once, so
     /// a transport can send it in as few writes as possible.
     fn send(&mut self, data: &[u8]) -> Result<(), SmtpError>;
+    /// Writes `parts` one after the other, as `send` would write them joined (one
+    /// round trip's worth), without the caller having to copy them into one buffer.
+    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
+        self.send(&parts.concat())
+    }
     /// Reads at least one byte into `buf`, or returns `Ok(0)` at the end of the stream.
     fn recv(&mut self, buf: &mut [u8]) -> Result<usize, SmtpError>;
 }
@@ -55,6 +60,9 @@ pub struct Session<T: Transport> {
     /// Recipients accepted in the current transaction, in order (LMTP answers the
     /// data once for each).
     accepted: Vec<String>,
+    /// What `recv` reads into: allocated (and zeroed) once, on the first read, rather
+    /// than 16 KiB zeroed on the stack for every reply.
+    read_buf: Vec<u8>,
     log: DebugLog,
 }
 
@@ -73,6 +81,7 @@ impl<T: Transport> Session<T> {
             auth_challenges: None,
             lmtp: false,
             accepted: Vec::new(),
+            read_buf: Vec::new(),
             log: DebugLog::default(),
         }
     }
@@ -148,22 +157,33 @@ impl<T: Transport> Session<T> {
 
     /// Sends bytes; a failure closes the connection.
     fn send(&mut self, bytes: &[u8]) -> Result<(), SmtpError> {
-        self.send_shown_as(bytes, None)
+        self.send_shown_as(&[bytes], None)
     }
 
-    /// Sends bytes, showing `shown` instead of them in the debug transcript (for
+    /// Sends `parts` one after the other in one round trip; a failure closes the
+    /// connection.
+    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
+        self.send_shown_as(parts, None)
+    }
+
+    /// Sends `parts`, showing `shown` instead of them in the debug transcript (for
     /// credentials); a failure closes the connection.
-    fn send_shown_as(&mut self, bytes: &[u8], shown: Option<&str>) -> Result<(), SmtpError> {
+    fn send_shown_as(&mut self, parts: &[&[u8]], shown: Option<&str>) -> Result<(), SmtpError> {
         let Some(conn) = self.conn.as_mut() else {
             return Err(SmtpError::ServerDisconnected(
                 "not connected: call connect first".into(),
             ));
         };
-        match shown {
-            Some(text) => self.log.sent(text.as_bytes()),
-            None => self.log.sent(bytes),
+        if self.log.enabled() {
+            match shown {
+                Some(text) => self.log.sent(text.as_bytes()),
+                None => self.log.sent(&parts.concat()),
+            }
         }
-        let result = conn.send(bytes);
+        let result = match parts {
+            [bytes] => conn.send(bytes),
+            _ => conn.send_parts(parts),
+        };
         if let Err(e) = result {
             self.close();
             return Err(match e {
@@ -185,7 +205,6 @@ impl<T: Transport> Session<T> {
     }
 
     fn read_reply_inner(&mut self) -> Result<Reply, SmtpError> {
-        let mut buf = [0u8; READ_CHUNK];
         loop {
             if let Some(reply) = self.parser.next_reply()? {
                 return Ok(reply);
@@ -195,13 +214,16 @@ impl<T: Transport> Session<T> {
                     "not connected: call connect first".into(),
                 ));
             };
-            match conn.recv(&mut buf) {
+            if self.read_buf.len() != READ_CHUNK {
+                self.read_buf.resize(READ_CHUNK, 0);
+            }
+            match conn.recv(&mut self.read_buf) {
                 Ok(0) => {
                     return Err(SmtpError::ServerDisconnected(
                         "connection unexpectedly closed".into(),
                     ))
                 }
-                Ok(n) => self.parser.feed(buf.get(..n).unwrap_or_default()),
+                Ok(n) => self.parser.feed(self.read_buf.get(..n).unwrap_or_default()),
                 Err(SmtpError::Io(m)) => {
                     return Err(SmtpError::ServerDisconnected(format!(
                         "connection unexpectedly closed: {m}"
@@ -360,8 +382,7 @@ impl<T: Transport> Session<T> {
         if reply.code != 354 {
             return Err(SmtpError::DataError(reply));
         }
-        let body = data::encode_body(msg);
-        self.send(&body)?;
+        self.send_parts(&data::body_parts(msg))?;
         self.read_data_replies()
     }
 
@@ -439,10 +460,16 @@ impl<T: Transport> Session<T> {
             .iter()
             .map(|addr| command::rcpt_to(addr, rcpt_opts, charset))
             .collect::<Result<Vec<_>, _>>()?;
-        let payload = if chunking {
-            data::bdat_last(msg)
+        // The message itself is never copied: it goes out as pieces that borrow it.
+        let bdat_head;
+        let payload: Vec<&[u8]> = if chunking {
+            let (head, body) = data::bdat_last_parts(msg);
+            bdat_head = head;
+            let mut parts = vec![bdat_head.as_slice()];
+            parts.extend_from_slice(&body);
+            parts
         } else {
-            data::encode_body(msg)
+            data::body_parts(msg)
         };
 
         if pipelining {
@@ -450,8 +477,14 @@ impl<T: Transport> Session<T> {
             for line in &rcpt_lines {
                 batch.extend_from_slice(line);
             }
-            batch.extend_from_slice(if chunking { &payload } else { b"DATA\r\n" });
-            self.send(&batch)?;
+            if chunking {
+                let mut parts = vec![batch.as_slice()];
+                parts.extend_from_slice(&payload);
+                self.send_parts(&parts)?;
+            } else {
+                batch.extend_from_slice(b"DATA\r\n");
+                self.send(&batch)?;
+            }
         } else {
             self.send(&mail_line)?;
         }
@@ -499,7 +532,7 @@ impl<T: Transport> Session<T> {
         }
         let replies = if chunking {
             if !pipelining {
-                self.send(&payload)?;
+                self.send_parts(&payload)?;
             }
             self.read_data_replies()?
         } else {
@@ -512,7 +545,7 @@ impl<T: Transport> Session<T> {
                 self.end_failed_transaction(reply.code);
                 return Err(SmtpError::DataError(reply));
             }
-            self.send(&payload)?;
+            self.send_parts(&payload)?;
             self.read_data_replies()?
         };
         if !self.lmtp {
@@ -670,7 +703,7 @@ impl<T: Transport> Session<T> {
                 };
                 let line = format!("AUTH {mechanism} {encoded}\r\n");
                 let shown = format!("AUTH {mechanism} <credentials hidden>\r\n");
-                self.send_shown_as(line.as_bytes(), Some(&shown))?;
+                self.send_shown_as(&[line.as_bytes()], Some(&shown))?;
                 self.read_reply()?
             }
             None => self.command(format!("AUTH {mechanism}\r\n").as_bytes())?,
@@ -687,7 +720,7 @@ impl<T: Transport> Session<T> {
             ));
         }
         let line = format!("{}\r\n", BASE64.encode(response));
-        self.send_shown_as(line.as_bytes(), Some("<credentials hidden>\r\n"))?;
+        self.send_shown_as(&[line.as_bytes()], Some("<credentials hidden>\r\n"))?;
         let reply = self.read_reply()?;
         self.auth_step(reply)
     }

@@ -84,6 +84,9 @@ impl<T: Transport> TlsStream<T> {
 }
 
 impl<T: Transport> Transport for TlsStream<T> {
+    // `send_parts` is the default (joined first): each `writer().write` makes TLS records
+    // of its own, and a server that sees MAIL and RCPT in one record and BDAT in the next
+    // answers them in two writes, the second stuck behind Nagle on its side (~40 ms).
     fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
         let mut rest = data;
         while !rest.is_empty() {
@@ -159,6 +162,13 @@ impl<T: Transport> Transport for Stream<T> {
         match self {
             Stream::Plain(t) => t.send(data),
             Stream::Tls(t) => t.send(data),
+        }
+    }
+
+    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
+        match self {
+            Stream::Plain(t) => t.send_parts(parts),
+            Stream::Tls(t) => t.send_parts(parts),
         }
     }
 

@@ -238,10 +238,19 @@ fn closed() -> SmtpError {
 
 impl Transport for TcpTransport {
     fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
+        self.send_parts(&[data])
+    }
+
+    /// Each stream write is as large as the host permits: straight from a part when the
+    /// write fits in it (a large message is not copied in the guest), otherwise gathered
+    /// from consecutive parts, so small parts never go out as writes of their own.
+    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
         let output = self.output.as_ref().ok_or_else(closed)?;
-        let mut rest = data;
+        let mut parts = parts.iter().copied().filter(|p| !p.is_empty()).peekable();
+        let mut current: &[u8] = parts.next().unwrap_or_default();
+        let mut gathered = Vec::new();
         let mut deadline = Deadline::after(self.timeout_ns);
-        while !rest.is_empty() {
+        while !current.is_empty() {
             let permitted = output.check_write().map_err(stream_error)?;
             if permitted == 0 {
                 if !deadline.wait(&output.subscribe()) {
@@ -252,12 +261,27 @@ impl Transport for TcpTransport {
                 }
                 continue;
             }
-            let n = usize::try_from(permitted)
-                .unwrap_or(usize::MAX)
-                .min(rest.len());
-            let (chunk, tail) = rest.split_at(n);
-            output.write(chunk).map_err(stream_error)?;
-            rest = tail;
+            let limit = usize::try_from(permitted).unwrap_or(usize::MAX);
+            if current.len() >= limit || parts.peek().is_none() {
+                let (chunk, tail) = current.split_at(limit.min(current.len()));
+                output.write(chunk).map_err(stream_error)?;
+                current = tail;
+            } else {
+                gathered.clear();
+                while gathered.len() < limit && !current.is_empty() {
+                    let (chunk, tail) =
+                        current.split_at((limit - gathered.len()).min(current.len()));
+                    gathered.extend_from_slice(chunk);
+                    current = tail;
+                    if current.is_empty() {
+                        current = parts.next().unwrap_or_default();
+                    }
+                }
+                output.write(&gathered).map_err(stream_error)?;
+            }
+            if current.is_empty() {
+                current = parts.next().unwrap_or_default();
+            }
             deadline = Deadline::after(self.timeout_ns);
         }
         output.flush().map_err(stream_error)
