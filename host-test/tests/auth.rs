@@ -4,9 +4,8 @@
 //! tests cover.
 
 mod common;
-use common::certs::Pki;
 use common::*;
-use host_test::servers::{Aiosmtpd, Dovecot};
+use host_test::servers::Aiosmtpd;
 use host_test::{AuthStep, Client, SaslMechanism, SmtpError};
 
 const USER: &str = "alice";
@@ -212,14 +211,7 @@ fn a_callers_mechanism_as_auth_steps() {
 
 #[test]
 fn dovecot_submission_each_mechanism_over_starttls() {
-    let pki = Pki::new();
-    let store = Aiosmtpd::start(&[]).unwrap();
-    let dovecot = Dovecot::start(
-        &pki.localhost.cert_file,
-        &pki.localhost.key_file,
-        store.port,
-    )
-    .unwrap();
+    let (pki, store, dovecot) = dovecot_relaying();
     let tls = pki.trusting();
     let mut delivered = 0;
     for mechanism in [

@@ -2,8 +2,7 @@
 //! quota), an unknown user refused at RCPT, and the Unix-socket case.
 
 mod common;
-use common::certs::Pki;
-use host_test::servers::{Aiosmtpd, Dovecot};
+use common::dovecot_relaying;
 use host_test::{Client, ClientOptions, Message, SmtpError, SmtpHost, Stderr};
 
 fn lmtp_client() -> Client {
@@ -13,18 +12,6 @@ fn lmtp_client() -> Client {
         .unwrap();
     c.set_debuglevel(1).unwrap();
     c
-}
-
-fn dovecot() -> (Pki, Aiosmtpd, Dovecot) {
-    let pki = Pki::new();
-    let relay = Aiosmtpd::start(&[]).unwrap();
-    let dovecot = Dovecot::start(
-        &pki.localhost.cert_file,
-        &pki.localhost.key_file,
-        relay.port,
-    )
-    .unwrap();
-    (pki, relay, dovecot)
 }
 
 /// Larger than carol's 1 KiB quota.
@@ -41,7 +28,7 @@ fn big_message() -> Message {
 
 #[test]
 fn every_recipient_gets_its_own_outcome() {
-    let (_pki, _relay, dovecot) = dovecot();
+    let (_pki, _relay, dovecot) = dovecot_relaying();
     let mut c = lmtp_client();
     c.connect("127.0.0.1", Some(dovecot.lmtp_port))
         .unwrap()
@@ -92,7 +79,7 @@ fn every_recipient_gets_its_own_outcome() {
 
 #[test]
 fn lmtp_data_returns_each_reply() {
-    let (_pki, _relay, dovecot) = dovecot();
+    let (_pki, _relay, dovecot) = dovecot_relaying();
     let mut c = lmtp_client();
     c.connect("127.0.0.1", Some(dovecot.lmtp_port))
         .unwrap()
@@ -114,7 +101,7 @@ fn lmtp_data_returns_each_reply() {
 
 #[test]
 fn nobody_delivered_is_recipients_refused() {
-    let (_pki, _relay, dovecot) = dovecot();
+    let (_pki, _relay, dovecot) = dovecot_relaying();
     let mut c = lmtp_client();
     c.connect("127.0.0.1", Some(dovecot.lmtp_port))
         .unwrap()

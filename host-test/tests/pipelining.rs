@@ -6,9 +6,8 @@
 mod common;
 use std::time::{Duration, Instant};
 
-use common::certs::Pki;
 use common::*;
-use host_test::servers::{Aiosmtpd, Postfix, SmtpSink};
+use host_test::servers::{Aiosmtpd, SmtpSink};
 
 const MSG: &[u8] = b"Subject: chunked\r\n\r\n.a dot line stays as it is in BDAT\r\ncaf\xe9\r\n";
 
@@ -28,21 +27,9 @@ fn first(lines: &[String], prefix: &str) -> usize {
         .unwrap_or_else(|| panic!("no {prefix:?} in {lines:#?}"))
 }
 
-fn postfix() -> (Pki, Aiosmtpd, Postfix) {
-    let pki = Pki::new();
-    let store = Aiosmtpd::start(&[]).unwrap();
-    let postfix = Postfix::start(
-        &pki.localhost.cert_file,
-        &pki.localhost.key_file,
-        store.port,
-    )
-    .unwrap();
-    (pki, store, postfix)
-}
-
 #[test]
 fn postfix_gets_mail_rcpt_and_bdat_in_one_write() {
-    let (_pki, store, postfix) = postfix();
+    let (_pki, store, postfix) = postfix_relaying();
     let mut c = client();
     c.connect("127.0.0.1", Some(postfix.smtp_port))
         .unwrap()
@@ -80,7 +67,7 @@ fn postfix_gets_mail_rcpt_and_bdat_in_one_write() {
 
 #[test]
 fn hundred_recipients_three_refused_with_pipelining() {
-    let (_pki, store, postfix) = postfix();
+    let (_pki, store, postfix) = postfix_relaying();
     let mut c = client();
     c.connect("127.0.0.1", Some(postfix.smtp_port))
         .unwrap()
@@ -135,7 +122,7 @@ fn hundred_recipients_three_refused_with_pipelining() {
 
 #[test]
 fn pipelined_refusals_keep_their_meaning() {
-    let (_pki, _store, postfix) = postfix();
+    let (_pki, _store, postfix) = postfix_relaying();
     let mut c = client();
     c.connect("127.0.0.1", Some(postfix.smtp_port))
         .unwrap()

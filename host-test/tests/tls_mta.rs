@@ -2,23 +2,14 @@
 //! Dovecot submission (STARTTLS), each relaying to an aiosmtpd that stores the bytes.
 
 mod common;
-use common::certs::Pki;
 use common::*;
-use host_test::servers::{Aiosmtpd, Dovecot, Postfix};
 use host_test::TlsConfig;
 
 const MSG: &[u8] = b"Subject: through a real MTA\r\n\r\n.a dot line\r\ncaf\xe9\r\n";
 
 #[test]
 fn postfix_starttls_and_wrapper_mode() {
-    let pki = Pki::new();
-    let store = Aiosmtpd::start(&[]).unwrap();
-    let postfix = Postfix::start(
-        &pki.localhost.cert_file,
-        &pki.localhost.key_file,
-        store.port,
-    )
-    .unwrap();
+    let (pki, store, postfix) = postfix_relaying();
 
     let mut c = client();
     c.connect("127.0.0.1", Some(postfix.smtp_port))
@@ -60,14 +51,7 @@ fn postfix_starttls_and_wrapper_mode() {
 
 #[test]
 fn postfix_refuses_a_client_that_does_not_trust_it() {
-    let pki = Pki::new();
-    let store = Aiosmtpd::start(&[]).unwrap();
-    let postfix = Postfix::start(
-        &pki.localhost.cert_file,
-        &pki.localhost.key_file,
-        store.port,
-    )
-    .unwrap();
+    let (_pki, _store, postfix) = postfix_relaying();
     let mut c = client();
     c.connect("127.0.0.1", Some(postfix.smtp_port))
         .unwrap()
@@ -90,14 +74,7 @@ fn postfix_refuses_a_client_that_does_not_trust_it() {
 
 #[test]
 fn dovecot_submission_over_starttls() {
-    let pki = Pki::new();
-    let store = Aiosmtpd::start(&[]).unwrap();
-    let dovecot = Dovecot::start(
-        &pki.localhost.cert_file,
-        &pki.localhost.key_file,
-        store.port,
-    )
-    .unwrap();
+    let (pki, store, dovecot) = dovecot_relaying();
     let mut c = client();
     c.connect("127.0.0.1", Some(dovecot.submission_port))
         .unwrap()

@@ -82,3 +82,39 @@ pub fn scripted_peer(
     });
     (port, seen)
 }
+
+/// A private Postfix with a fresh localhost certificate, relaying to a fresh aiosmtpd
+/// that stores what arrives.
+pub fn postfix_relaying() -> (
+    certs::Pki,
+    host_test::servers::Aiosmtpd,
+    host_test::servers::Postfix,
+) {
+    let pki = certs::Pki::new();
+    let store = host_test::servers::Aiosmtpd::start(&[]).unwrap();
+    let postfix = host_test::servers::Postfix::start(
+        &pki.localhost.cert_file,
+        &pki.localhost.key_file,
+        store.port,
+    )
+    .unwrap();
+    (pki, store, postfix)
+}
+
+/// Dovecot (submission and LMTP) with a fresh localhost certificate, relaying to a
+/// fresh aiosmtpd that stores what arrives.
+pub fn dovecot_relaying() -> (
+    certs::Pki,
+    host_test::servers::Aiosmtpd,
+    host_test::servers::Dovecot,
+) {
+    let pki = certs::Pki::new();
+    let store = host_test::servers::Aiosmtpd::start(&[]).unwrap();
+    let dovecot = host_test::servers::Dovecot::start(
+        &pki.localhost.cert_file,
+        &pki.localhost.key_file,
+        store.port,
+    )
+    .unwrap();
+    (pki, store, dovecot)
+}
