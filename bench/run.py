@@ -36,7 +36,7 @@ from message import message  # noqa: E402
 
 SMTP_SEND = os.path.join(ROOT, "target", "release", "smtp-send")
 LETTRE = os.path.join(ROOT, "target", "bench", "release", "lettre-client")
-WASM = os.path.join(ROOT, "target", "component-build", "wasm32-wasip2", "component", "smtp_component.wasm")
+WASM = os.path.join(ROOT, "target", "component-build", "smtp_component.wasm")
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 POSTFIX_INSTANCE = os.path.join(ROOT, "host-test", "servers", "postfix_instance.py")

@@ -1,7 +1,9 @@
 //! Builds the component (`wasm32-wasip2`, profile `component`) so that no manual step
 //! comes before the tests, the CLI or the examples. It runs a nested cargo with a target
-//! directory of its own (sharing the outer one would deadlock on its lock) and hands the
-//! path of the `.wasm` to the crate as `SMTP_COMPONENT_WASM`.
+//! directory of its own (sharing the outer one would deadlock on its lock), shrinks the
+//! linked component with `scripts/optimize-component` (wasm-opt on its core module),
+//! and hands the path of the result to the crate as `SMTP_COMPONENT_WASM`. These are
+//! the two steps of `scripts/build-component`.
 
 use std::env;
 use std::path::PathBuf;
@@ -20,6 +22,7 @@ fn main() {
         "Cargo.lock",
         "rust-toolchain.toml",
         ".cargo/config.toml",
+        "scripts/optimize-component",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
@@ -73,9 +76,21 @@ fn main() {
         Ok(s) => panic!("building the smtp component failed ({s}); run: cargo build -p smtp-component --target wasm32-wasip2 --profile component"),
         Err(e) => panic!("could not run cargo to build the smtp component: {e}"),
     }
-    let wasm = target_dir
+    let linked = target_dir
         .join("wasm32-wasip2")
         .join("component")
         .join("smtp_component.wasm");
+    let wasm = target_dir.join("smtp_component.wasm");
+    let status = Command::new("python3")
+        .arg(root.join("scripts").join("optimize-component"))
+        .arg(&linked)
+        .arg(&wasm)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!("optimizing the smtp component failed ({s}); wasm-opt comes from Debian's binaryen: run scripts/install-build-deps"),
+        Err(e) => panic!("could not run python3 scripts/optimize-component: {e}"),
+    }
     println!("cargo:rustc-env=SMTP_COMPONENT_WASM={}", wasm.display());
 }

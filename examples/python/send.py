@@ -18,7 +18,7 @@ from wasmtime import _ffi as ffi  # the network switches have no Python wrapper 
 from wasmtime.component import Component, Linker, Record, Variant
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_WASM = ROOT / "target/component-build/wasm32-wasip2/component/smtp_component.wasm"
+DEFAULT_WASM = ROOT / "target/component-build/smtp_component.wasm"
 INTERFACE = "smtplib:smtp/client@0.1.0"
 FROM, TO = "python-host@example.com", "someone@example.com"
 
