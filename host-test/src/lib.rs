@@ -17,7 +17,13 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-wasmtime::component::bindgen!({ world: "smtp", path: "../wit" });
+// Async exports: each call runs on a tokio runtime of the client's own, on the calling
+// thread (see `Client`).
+wasmtime::component::bindgen!({
+    world: "smtp",
+    path: "../wit",
+    exports: { default: async },
+});
 
 pub use exports::smtplib::smtp::client::{
     AuthStep, ClientOptions, EnhancedStatus, Extension, Message, RecipientReply, Refusal, Reply,
@@ -102,7 +108,7 @@ impl SmtpHost {
             }
         };
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Ok(SmtpHost {
             engine,
             component,
@@ -152,18 +158,26 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
-        let api = Smtp::instantiate(&mut store, &self.component, &self.linker)?;
-        let guest = api.smtplib_smtp_client().client();
-        let handle = if lmtp {
-            guest.call_lmtp(&mut store, options)?
-        } else {
-            guest.call_constructor(&mut store, options)?
-        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the client's tokio runtime")?;
+        let (api, handle) = runtime.block_on(async {
+            let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
+            let guest = api.smtplib_smtp_client().client();
+            let handle = if lmtp {
+                guest.call_lmtp(&mut store, options).await?
+            } else {
+                guest.call_constructor(&mut store, options).await?
+            };
+            Ok::<_, wasmtime::Error>((api, handle))
+        })?;
         Ok(Client {
             store,
             api,
             handle,
             stderr: captured,
+            runtime,
         })
     }
 }
@@ -218,11 +232,19 @@ fn load_cached(engine: &Engine, cache: &Path) -> Option<Component> {
 pub type Call<T> = Result<std::result::Result<T, SmtpError>>;
 
 /// One `client` resource in its own instance, with a method per WIT method.
+///
+/// Each method blocks the calling thread until the component returns. The component's
+/// network waits are awaited on `runtime`, a single-threaded tokio runtime driven by
+/// that same thread, so a reply wakes the thread straight from its epoll wait; with
+/// wasmtime's synchronous WASI the wait is a hop to a thread of a shared runtime and
+/// back, twice per round trip.
 pub struct Client {
     store: Store<HostState>,
     api: Smtp,
     handle: ResourceAny,
     stderr: Option<MemoryOutputPipe>,
+    /// Declared last so it is dropped last: the store's sockets are registered with it.
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Client {
@@ -249,7 +271,7 @@ macro_rules! forward {
                 $(#[$doc])*
                 pub fn $name(&mut self, $($arg: $ty),*) -> $ret {
                     let api = self.api.smtplib_smtp_client().client();
-                    api.$call(&mut self.store, self.handle, $($arg),*)
+                    self.runtime.block_on(api.$call(&mut self.store, self.handle, $($arg),*))
                 }
             )*
         }
