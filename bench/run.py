@@ -15,6 +15,10 @@ Each client's count is cut down (and the table says so) when a short probe run
 predicts the full count would take more than BENCH_BUDGET seconds (default 20); it is
 then cut to about half the budget. A run shorter than 2 s is repeated: median of 3.
 Environment: BENCH_BUDGET, BENCH_QUICK=1 (every count / 10, for trying the script).
+
+For the CHUNKING case it also measures bench/floor_client.py, a raw socket that sends
+what the component sends (one write per message) and only waits for the replies: the
+rate the round trip and the server allow a client with no cost at all.
 """
 
 import datetime
@@ -235,6 +239,10 @@ def run_client(client, case, port, n, files):
             cmd.append("starttls")
         wall, out = timed(cmd)
         return float(out.strip().splitlines()[-1]), wall
+    if client == "floor":
+        cmd = [PYTHON, os.path.join(HERE, "floor_client.py"), "127.0.0.1", str(port), str(n), str(size)]
+        wall, out = timed(cmd)
+        return float(out.strip().splitlines()[-1]), wall
     if client == "smtp-source":
         # -F: the same message (LF line ends; smtp-source sends CRLF); -d: one session for
         # all the messages (without it, one session per message).
@@ -305,9 +313,9 @@ def main():
         dict(name="1 KB to 100 rcpts x 500", size=kb, count=500, rcpts=100, reconnect=False, server="sink"),
         dict(name="1 KB x 1,000, new conn each", size=kb, count=1000, rcpts=1, reconnect=True, server="sink"),
         dict(name="Postfix CHUNKING 1KBx500, 2ms RTT", size=kb, count=500, rcpts=1, reconnect=False,
-             server="postfix-proxy"),
-        dict(name="Postfix STARTTLS 1 KB x 1,000", size=kb, count=1000, rcpts=1,
-             reconnect=False, server="postfix", starttls=True),
+             server="postfix-proxy", floor=True),
+        dict(name="Postfix STARTTLS 1KB, 1,000 conns", size=kb, count=1000, rcpts=1,
+             reconnect=True, server="postfix", starttls=True),
     ]
     for c in cases:
         c["count"] = max(5, c["count"] // scale) if c["count"] > 5 else c["count"]
@@ -345,7 +353,7 @@ def main():
               "smtplib, lettre: timed inside;\n      smtp-source: process wall), then component msg/s / that "
               "client's msg/s; median of 3 runs when a run takes < 2 s")
 
-        overheads, footnotes = [], []
+        overheads, footnotes, floors = [], [], []
         print(f"{'':<{CASE_W}}" + "".join(f"{c:<{CELL_W}}" for c in CLIENTS).rstrip())
         for case in cases:
             port = ports[case["server"]]
@@ -383,7 +391,16 @@ def main():
                 cells.append(f"{cell:<{CELL_W}}")
             print(f"{case['name']:<{CASE_W}}" + "".join(cells).rstrip())
             sys.stdout.flush()
-        for note in footnotes:
+            if case.get("floor") and comp_rate is not None and "n" in results.get("smtplib", {}):
+                log("  one-round-trip floor")
+                floor = measure("floor", case, port, files)
+                floor_rate = floor["n"] / floor["secs"]
+                smtplib_rate = results["smtplib"]["n"] / results["smtplib"]["secs"]
+                floors.append(f"one-round-trip floor in '{case['name']}' (bench/floor_client.py: one write, one "
+                              f"read, nothing else): {fmt_rate(floor_rate)} msg/s = "
+                              f"{fmt_ratio(floor_rate / smtplib_rate)} smtplib; the component gets "
+                              f"{comp_rate / floor_rate:.0%} of it")
+        for note in footnotes + floors:
             print(note)
 
         print()
