@@ -13,7 +13,8 @@ Everything listens on 127.0.0.1 only; every process started here is ended here b
 
 Each client's count is cut down (and the table says so) when a short probe run
 predicts the full count would take more than BENCH_BUDGET seconds (default 20); it is
-then cut to about half the budget. A run shorter than 2 s is repeated: median of 3.
+then cut to about half the budget. A run shorter than 2 s is repeated: median of 5
+(on 2 shared cores single short runs swing by 30% and more).
 Environment: BENCH_BUDGET, BENCH_QUICK=1 (every count / 10, for trying the script).
 
 For the CHUNKING case it also measures bench/floor_client.py, a raw socket that sends
@@ -50,6 +51,7 @@ PYTHON = VENV_PY if os.access(VENV_PY, os.X_OK) else (shutil.which("python3") or
 BUDGET = float(os.environ.get("BENCH_BUDGET", "20"))
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 RUN_TIMEOUT = 180  # seconds: no single client run may take longer than this
+SHORT_RUNS = 5  # how many runs of a case under 2 s, for their median
 FROM = "a@example.com"
 CLIENTS = ["component", "smtplib", "lettre", "smtp-source"]
 
@@ -273,10 +275,10 @@ def measure(client, case, port, files):
         n = max(probe_n, int(full * BUDGET / projected / 2))  # aim at half the budget
         if n <= probe_n:
             return dict(n=probe_n, secs=secs, wall=wall, scaled=True)
-    # Short runs are noisy: take the median of 3 (by send time) when a run is under 2 s.
+    # Short runs are noisy: take the median of SHORT_RUNS (by send time) when a run is under 2 s.
     runs = [run_client(client, case, port, n, files)]
     if runs[0][0] < 2.0:
-        runs += [run_client(client, case, port, n, files) for _ in range(2)]
+        runs += [run_client(client, case, port, n, files) for _ in range(SHORT_RUNS - 1)]
     secs, wall = sorted(runs)[len(runs) // 2]
     return dict(n=n, secs=secs, wall=wall, scaled=n < full, runs=len(runs))
 
@@ -351,7 +353,7 @@ def main():
         print(f"Postfix 127.0.0.1:{postfix.port} (relays to smtp-sink; queue in {tmp}) EHLO: {postfix.ehlo}")
         print("cell: msg/s, MB/s (10^6 B) of the send phase, connect..QUIT (smtp-send: --json elapsed_ms; "
               "smtplib, lettre: timed inside;\n      smtp-source: process wall), then component msg/s / that "
-              "client's msg/s; median of 3 runs when a run takes < 2 s")
+              f"client's msg/s; median of {SHORT_RUNS} runs when a run takes < 2 s")
 
         overheads, footnotes, floors = [], [], []
         print(f"{'':<{CASE_W}}" + "".join(f"{c:<{CELL_W}}" for c in CLIENTS).rstrip())
