@@ -238,6 +238,10 @@ pub type Call<T> = Result<std::result::Result<T, SmtpError>>;
 /// that same thread, so a reply wakes the thread straight from its epoll wait; with
 /// wasmtime's synchronous WASI the wait is a hop to a thread of a shared runtime and
 /// back, twice per round trip.
+///
+/// Being blocking, the methods are for plain threads: called from inside an async task
+/// they would block that runtime's thread (tokio refuses it with a panic). Async hosts
+/// call the `bindgen!` exports themselves, as this type does.
 pub struct Client {
     store: Store<HostState>,
     api: Smtp,
