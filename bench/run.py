@@ -6,9 +6,12 @@ Clients: this component through smtp-send (target/release), Python's smtplib
 Postfix's smtp-source. Servers: Postfix smtp-sink on 127.0.0.1, the same through
 bench/delay_proxy.py (1 ms each way), bench/fast_sink.py (for large messages: smtp-sink
 runs out of CPU first), and a private Postfix instance
-(host-test/servers/postfix_instance.py, CHUNKING and STARTTLS) relaying to smtp-sink,
-with its queue on tmpfs (/dev/shm) so that a per-message fsync to disk is not what
-every client's rate is measured against.
+(host-test/servers/postfix_instance.py, CHUNKING and STARTTLS) with its queue on tmpfs
+(/dev/shm), so that a per-message fsync to disk is not what every client's rate is
+measured against, and started with --hold: it keeps what it accepts in its hold queue.
+Relaying it on (to smtp-sink, as until 2026-11-24) ran Postfix's deliveries on the same
+2 cores while the clients were measured, at the rate of the client being measured, so
+the faster a client, the busier the server it was measured against.
 Everything listens on 127.0.0.1 only; every process started here is ended here by PID.
 
 Each client's count is cut down (and the table says so) when a short probe run
@@ -177,7 +180,8 @@ class Postfix:
         self.started = True
         r = subprocess.run([sys.executable, POSTFIX_INSTANCE, "start", "--dir", self.dir,
                             "--smtp-port", str(self.port), "--smtps-port", str(smtps),
-                            "--cert", self.cert, "--key", self.key, "--relay-port", str(self.relay_port)],
+                            "--cert", self.cert, "--key", self.key, "--relay-port", str(self.relay_port),
+                            "--hold"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
         if r.returncode != 0:
             raise RuntimeError(f"postfix_instance.py start failed: {r.stderr.strip()[-500:]}")
@@ -350,7 +354,7 @@ def main():
         rtt_direct, rtt_proxy = measure_rtt(sink), measure_rtt(proxy)
         print(f"smtp-sink 127.0.0.1:{sink}; NOOP round trip {rtt_direct:.3f} ms direct, "
               f"{rtt_proxy:.3f} ms through the 1 ms/direction proxy")
-        print(f"Postfix 127.0.0.1:{postfix.port} (relays to smtp-sink; queue in {tmp}) EHLO: {postfix.ehlo}")
+        print(f"Postfix 127.0.0.1:{postfix.port} (hold queue, no relaying; queue in {tmp}) EHLO: {postfix.ehlo}")
         print("cell: msg/s, MB/s (10^6 B) of the send phase, connect..QUIT (smtp-send: --json elapsed_ms; "
               "smtplib, lettre: timed inside;\n      smtp-source: process wall), then component msg/s / that "
               f"client's msg/s; median of {SHORT_RUNS} runs when a run takes < 2 s")

@@ -4,7 +4,7 @@
 Usage:
     python3 postfix_instance.py start --dir DIR --smtp-port P1 --smtps-port P2 \
         --cert CERT.pem --key KEY.pem --relay-port R [--message-size-limit N] \
-        [--myhostname NAME]
+        [--myhostname NAME] [--hold]
     python3 postfix_instance.py stop --dir DIR
 
 Must run as root. `start` builds a self-contained instance under DIR:
@@ -24,7 +24,10 @@ Services, all loopback only:
     127.0.0.1:P1  smtpd, STARTTLS offered (smtpd_tls_security_level=may)
     127.0.0.1:P2  smtpd, implicit TLS ("SMTPS", smtpd_tls_wrappermode=yes)
 Every accepted message (from 127.0.0.0/8, to any domain) is relayed
-without TLS to [127.0.0.1]:R.
+without TLS to [127.0.0.1]:R; with --hold it is put in the hold queue
+instead and stays there (scripts/bench: the server then does the same
+fixed work per message for every client, with no deliveries running
+beside the clients it measures).
 
 myhostname is "localhost", the same name aiosmtpd_server.py uses by
 default. Postfix's "mail loops back to myself" check (server's EHLO name
@@ -120,6 +123,8 @@ def main_cf(args, d):
         "anvil_rate_time_unit": "1s",
         "in_flow_delay": "0",
     }
+    if args.hold:
+        lines["smtpd_end_of_data_restrictions"] = "check_client_access static:HOLD"
     if size is not None:
         lines["message_size_limit"] = str(size)
         # mailbox_size_limit must not be smaller than message_size_limit.
@@ -327,6 +332,8 @@ def main():
     s.add_argument("--relay-port", type=int, required=True)
     s.add_argument("--message-size-limit", type=int, default=None)
     s.add_argument("--myhostname", default="localhost")
+    s.add_argument("--hold", action="store_true",
+                   help="keep accepted messages in the hold queue instead of relaying them")
     t = sub.add_parser("stop")
     t.add_argument("--dir", required=True)
     args = p.parse_args()
