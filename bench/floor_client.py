@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """scripts/bench's one-round-trip floor for a CHUNKING server.
 
-    floor_client.py HOST PORT COUNT SIZE
+    floor_client.py HOST PORT COUNT SIZE RECIPIENTS
 
 The least any client can do per message against a server with PIPELINING and CHUNKING:
-one write of `MAIL FROM`, `RCPT TO`, `BDAT n LAST` and the message (the same bytes the
-component sends, bench/message.py), then one wait for the three replies, read from a
+one write of `MAIL FROM`, each `RCPT TO`, `BDAT n LAST` and the message (the same bytes the
+component sends, bench/message.py), then one wait for all the replies, read from a
 plain blocking socket with no more parsing than the reply codes. No error handling, no
 debug output, no library: what is left is the network round trip and the server's own
 time. The benchmark prints the component's rate as a share of this one. Prints the
@@ -50,9 +50,13 @@ def expect(replies, code):
 
 
 def main():
-    host, port, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    host = sys.argv[1]
+    port, count, size, rcpts = (int(a) for a in sys.argv[2:6])
+    if sys.argv[6:]:
+        sys.exit(f"floor_client.py: one connection, no TLS (not {' '.join(sys.argv[6:])})")
     msg = message(size)
-    request = (f"MAIL FROM:<a@example.com> SIZE={len(msg)}\r\nRCPT TO:<b0@example.com>\r\n"
+    rcpt_lines = "".join(f"RCPT TO:<b{i}@example.com>\r\n" for i in range(rcpts))
+    request = (f"MAIL FROM:<a@example.com> SIZE={len(msg)}\r\n{rcpt_lines}"
                f"BDAT {len(msg)} LAST\r\n").encode() + msg
     t0 = time.perf_counter()
     sock = socket.create_connection((host, port), timeout=60)
@@ -64,9 +68,8 @@ def main():
         raise RuntimeError("the server does not advertise CHUNKING")
     for _ in range(count):
         sock.sendall(request)
-        expect(replies, b"250")
-        expect(replies, b"250")
-        expect(replies, b"250")
+        for _ in range(rcpts + 2):  # MAIL, each RCPT, BDAT
+            expect(replies, b"250")
     sock.sendall(b"QUIT\r\n")
     expect(replies, b"221")
     sock.close()

@@ -57,6 +57,14 @@ RUN_TIMEOUT = 180  # seconds: no single client run may take longer than this
 SHORT_RUNS = 5  # how many runs of a case under 2 s, for their median
 FROM = "a@example.com"
 CLIENTS = ["component", "smtplib", "lettre", "smtp-source"]
+# Clients run as `PROGRAM HOST PORT COUNT SIZE RECIPIENTS [reconnect] [starttls]` that
+# print the elapsed seconds last ("floor" is bench/floor_client.py, measured beside the
+# CHUNKING case only).
+PROGRAMS = {
+    "smtplib": [PYTHON, os.path.join(HERE, "smtplib_client.py")],
+    "lettre": [LETTRE],
+    "floor": [PYTHON, os.path.join(HERE, "floor_client.py")],
+}
 
 
 def log(msg):
@@ -259,17 +267,12 @@ def run_client(client, case, port, n, files):
         if not res.get("ok") or res.get("sent") != n:
             raise RuntimeError(f"smtp-send: {out.strip()[:300]}")
         return res["elapsed_ms"] / 1000.0, wall
-    if client in ("smtplib", "lettre"):
-        prog = [PYTHON, os.path.join(HERE, "smtplib_client.py")] if client == "smtplib" else [LETTRE]
-        cmd = prog + ["127.0.0.1", str(port), str(n), str(size), str(rcpts)]
+    if client in PROGRAMS:
+        cmd = PROGRAMS[client] + ["127.0.0.1", str(port), str(n), str(size), str(rcpts)]
         if reconnect:
             cmd.append("reconnect")
         if tls:
             cmd.append("starttls")
-        wall, out = timed(cmd)
-        return float(out.strip().splitlines()[-1]), wall
-    if client == "floor":
-        cmd = [PYTHON, os.path.join(HERE, "floor_client.py"), "127.0.0.1", str(port), str(n), str(size)]
         wall, out = timed(cmd)
         return float(out.strip().splitlines()[-1]), wall
     if client == "smtp-source":
