@@ -1,30 +1,22 @@
-//! WIT glue only: converts WIT values to core calls and core errors to WIT variants.
+//! WIT glue only: converts WIT values to [`crate::client`] calls and core errors to WIT
+//! variants. Nothing is decided here.
 
 use std::cell::RefCell;
 use std::net::IpAddr;
 
-use crate::auth::{self, Mechanism, MechanismKind};
-use crate::endpoint::{self, Host};
+use crate::auth::MechanismKind;
+use crate::client::{self, ClientOptions, Network};
+use crate::driver::tcp::TcpTransport;
+use crate::endpoint::Endpoint;
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::data;
 use crate::protocol::reply::Reply;
-use crate::session::{AuthStep, Session};
-use crate::tls::Stream;
-use crate::tls_config::{self, TlsSettings};
-use crate::transport::tcp::TcpTransport;
+use crate::session::AuthStep;
+use crate::tls_config::TlsSettings;
 
 wit_bindgen::generate!({ world: "smtp", path: "wit" });
 
 use exports::smtplib::smtp::client as wit;
-
-/// The port `connect` uses when none is given (smtplib's `SMTP_PORT`).
-const SMTP_PORT: u16 = 25;
-/// The port `connect-tls` uses when none is given (smtplib's `SMTP_SSL_PORT`).
-const SMTP_SSL_PORT: u16 = 465;
-/// The port an LMTP client connects to when none is given (smtplib's `LMTP_PORT`).
-const LMTP_PORT: u16 = 24;
-/// The timeout when the caller sets none.
-const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 
 struct Component;
 
@@ -32,94 +24,37 @@ impl wit::Guest for Component {
     type Client = Client;
 }
 
-/// The session type: SMTP over plain or TLS TCP.
-type SmtpSession = Session<Stream<TcpTransport>>;
+/// TCP through wasi:sockets.
+struct Wasi;
 
-/// The `client` resource: one session, behind a `RefCell` because WIT methods take `&self`.
-struct Client {
-    session: RefCell<SmtpSession>,
-    options: wit::ClientOptions,
-    /// The host of the last `connect`: the default TLS server name.
-    host: RefCell<String>,
-    /// Credentials may go over an unencrypted connection to a non-loopback peer.
-    allow_insecure_auth: std::cell::Cell<bool>,
+impl Network for Wasi {
+    type Conn = TcpTransport;
+
+    fn connect(
+        &mut self,
+        target: &Endpoint,
+        source: Option<(IpAddr, u16)>,
+        timeout_ns: u64,
+    ) -> Result<TcpTransport, SmtpError> {
+        TcpTransport::connect(target, source, timeout_ns)
+    }
 }
 
+/// The `client` resource: a [`client::Client`] behind a `RefCell`, since WIT methods
+/// take `&self`.
+struct Client(RefCell<client::Client<Wasi>>);
+
 impl Client {
-    fn with_session(options: wit::ClientOptions, make: fn(String) -> SmtpSession) -> Client {
-        let hostname = options
-            .local_hostname
-            .clone()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_string());
-        Client {
-            session: RefCell::new(make(hostname)),
-            options,
-            host: RefCell::new(String::new()),
-            allow_insecure_auth: std::cell::Cell::new(false),
-        }
+    fn with<R>(&self, f: impl FnOnce(&mut client::Client<Wasi>) -> R) -> R {
+        f(&mut self.0.borrow_mut())
     }
+}
 
-    fn with<R>(&self, f: impl FnOnce(&mut SmtpSession) -> R) -> R {
-        f(&mut self.session.borrow_mut())
-    }
-
-    /// Refuses to let credentials go in clear to a peer other than loopback, unless the
-    /// caller allowed it (Go's net/smtp rule).
-    fn check_auth_channel(&self) -> Result<(), SmtpError> {
-        let allow = self.allow_insecure_auth.get();
-        self.with(|s| match s.connection() {
-            Some(conn) => auth::check_channel(conn.is_tls(), conn.inner().peer(), allow),
-            None => Ok(()),
-        })
-    }
-
-    /// Opens the TCP connection for `connect` and `connect-tls`.
-    fn open(
-        &self,
-        host: &str,
-        port: Option<u16>,
-        default_port: u16,
-    ) -> Result<TcpTransport, SmtpError> {
-        if host.starts_with('/') {
-            return Err(SmtpError::NotSupported(format!(
-                "{host:?} looks like a Unix socket path: WASI 0.2 has no Unix sockets, connect over TCP"
-            )));
-        }
-        let timeout = self.timeout_ns()?;
-        let source = self.source()?;
-        let target = endpoint::parse(host, port, default_port)?;
-        *self.host.borrow_mut() = match &target.host {
-            Host::Ip(ip) => ip.to_string(),
-            Host::Name(name) => name.clone(),
-        };
-        let shown = self.host.borrow().clone();
-        self.with(|s| {
-            s.close();
-            s.log()
-                .note(&format!("connect: {shown} port {}", target.port));
-        });
-        TcpTransport::connect(&target, source, timeout)
-    }
-
-    fn timeout_ns(&self) -> Result<u64, SmtpError> {
-        match self.options.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS) {
-            0 => Err(SmtpError::InvalidArgument(
-                "a timeout of 0 would make the socket non-blocking".into(),
-            )),
-            ms => Ok(u64::from(ms) * 1_000_000),
-        }
-    }
-
-    fn source(&self) -> Result<Option<(IpAddr, u16)>, SmtpError> {
-        let Some(src) = &self.options.source_address else {
-            return Ok(None);
-        };
-        let ip = src.ip.trim_start_matches('[').trim_end_matches(']');
-        let ip = ip.parse::<IpAddr>().map_err(|_| {
-            SmtpError::InvalidArgument(format!("source address {:?} is not an IP literal", src.ip))
-        })?;
-        Ok(Some((ip, src.port)))
+fn options(o: wit::ClientOptions) -> ClientOptions {
+    ClientOptions {
+        local_hostname: o.local_hostname,
+        timeout_ms: o.timeout_ms,
+        source_address: o.source_address.map(|s| (s.ip, s.port)),
     }
 }
 
@@ -140,25 +75,27 @@ fn message_bytes(msg: wit::Message) -> Result<Vec<u8>, SmtpError> {
     }
 }
 
+fn mechanism_kind(m: wit::SaslMechanism) -> MechanismKind {
+    match m {
+        wit::SaslMechanism::CramMd5 => MechanismKind::CramMd5,
+        wit::SaslMechanism::Plain => MechanismKind::Plain,
+        wit::SaslMechanism::Login => MechanismKind::Login,
+        wit::SaslMechanism::Xoauth2 => MechanismKind::XOAuth2,
+        wit::SaslMechanism::Oauthbearer => MechanismKind::OAuthBearer,
+    }
+}
+
 impl wit::GuestClient for Client {
-    fn new(options: wit::ClientOptions) -> Self {
-        Client::with_session(options, Session::new)
+    fn new(o: wit::ClientOptions) -> Self {
+        Client(RefCell::new(client::Client::new(Wasi, options(o))))
     }
 
-    fn lmtp(options: wit::ClientOptions) -> wit::Client {
-        wit::Client::new(Client::with_session(options, Session::new_lmtp))
+    fn lmtp(o: wit::ClientOptions) -> wit::Client {
+        wit::Client::new(Client(RefCell::new(client::Client::lmtp(Wasi, options(o)))))
     }
 
     fn connect(&self, host: String, port: Option<u16>) -> Result<wit::Reply, wit::SmtpError> {
-        let default_port = if self.with(|s| s.is_lmtp()) {
-            LMTP_PORT
-        } else {
-            SMTP_PORT
-        };
-        let result = self
-            .open(&host, port, default_port)
-            .and_then(|tcp| self.with(|s| s.start(Stream::Plain(tcp))));
-        wrap(result)
+        wrap(self.with(|c| c.connect(&host, port)))
     }
 
     fn connect_tls(
@@ -167,35 +104,15 @@ impl wit::GuestClient for Client {
         port: Option<u16>,
         config: wit::TlsConfig,
     ) -> Result<wit::Reply, wit::SmtpError> {
-        let result = (|| {
-            let tcp = self.open(&host, port, SMTP_SSL_PORT)?;
-            let setup = tls_config::build(&tls_settings(config), &self.host.borrow())?;
-            let stream = Stream::Plain(tcp).start_tls(setup)?;
-            self.with(|s| {
-                s.log().note("TLS established");
-                s.start(stream)
-            })
-        })();
-        wrap(result)
+        wrap(self.with(|c| c.connect_tls(&host, port, &tls_settings(config))))
     }
 
     fn starttls(&self, config: wit::TlsConfig) -> Result<wit::Reply, wit::SmtpError> {
-        let result = (|| {
-            // Refuse unusable settings before anything is sent.
-            let setup = tls_config::build(&tls_settings(config), &self.host.borrow())?;
-            self.with(|s| {
-                let (reply, conn) = s.starttls_begin()?;
-                let tls = conn.start_tls(setup)?;
-                s.log().note("TLS established");
-                s.starttls_finish(tls);
-                Ok(reply)
-            })
-        })();
-        wrap(result)
+        wrap(self.with(|c| c.starttls(&tls_settings(config))))
     }
 
     fn is_tls(&self) -> bool {
-        self.with(|s| s.connection().is_some_and(Stream::is_tls))
+        self.with(|c| c.is_tls())
     }
 
     fn login(
@@ -204,10 +121,7 @@ impl wit::GuestClient for Client {
         password: String,
         initial_response_ok: bool,
     ) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(
-            self.check_auth_channel()
-                .and_then(|()| self.with(|s| s.login(&user, &password, initial_response_ok))),
-        )
+        wrap(self.with(|c| c.login(&user, &password, initial_response_ok)))
     }
 
     fn login_with(
@@ -217,18 +131,8 @@ impl wit::GuestClient for Client {
         secret: String,
         initial_response_ok: bool,
     ) -> Result<wit::Reply, wit::SmtpError> {
-        let kind = match mechanism {
-            wit::SaslMechanism::CramMd5 => MechanismKind::CramMd5,
-            wit::SaslMechanism::Plain => MechanismKind::Plain,
-            wit::SaslMechanism::Login => MechanismKind::Login,
-            wit::SaslMechanism::Xoauth2 => MechanismKind::XOAuth2,
-            wit::SaslMechanism::Oauthbearer => MechanismKind::OAuthBearer,
-        };
-        let mut m = Mechanism::new(kind, &user, &secret);
-        wrap(
-            self.check_auth_channel()
-                .and_then(|()| self.with(|s| s.authenticate(&mut m, initial_response_ok))),
-        )
+        let kind = mechanism_kind(mechanism);
+        wrap(self.with(|c| c.login_with(kind, &user, &secret, initial_response_ok)))
     }
 
     fn auth_start(
@@ -236,51 +140,49 @@ impl wit::GuestClient for Client {
         mechanism: String,
         initial_response: Option<Vec<u8>>,
     ) -> Result<wit::AuthStep, wit::SmtpError> {
-        self.check_auth_channel()
-            .and_then(|()| self.with(|s| s.auth_start(&mechanism, initial_response.as_deref())))
+        self.with(|c| c.auth_start(&mechanism, initial_response.as_deref()))
             .map(step_to_wit)
             .map_err(error_to_wit)
     }
 
     fn auth_continue(&self, response: Vec<u8>) -> Result<wit::AuthStep, wit::SmtpError> {
-        self.check_auth_channel()
-            .and_then(|()| self.with(|s| s.auth_continue(&response)))
+        self.with(|c| c.auth_continue(&response))
             .map(step_to_wit)
             .map_err(error_to_wit)
     }
 
     fn auth_cancel(&self) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.auth_cancel()))
+        wrap(self.with(|c| c.auth_cancel()))
     }
 
     fn allow_insecure_auth(&self, allow: bool) {
-        self.allow_insecure_auth.set(allow);
+        self.with(|c| c.allow_insecure_auth(allow));
     }
 
     fn set_debuglevel(&self, level: u8) {
-        self.with(|s| s.set_debuglevel(level));
+        self.with(|c| c.set_debuglevel(level));
     }
 
     fn helo(&self, name: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.helo(name.as_deref())))
+        wrap(self.with(|c| c.helo(name.as_deref())))
     }
 
     fn ehlo(&self, name: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.ehlo(name.as_deref())))
+        wrap(self.with(|c| c.ehlo(name.as_deref())))
     }
 
     fn ehlo_or_helo_if_needed(&self) -> Result<(), wit::SmtpError> {
-        self.with(|s| s.ehlo_or_helo_if_needed())
+        self.with(|c| c.ehlo_or_helo_if_needed())
             .map_err(error_to_wit)
     }
 
     fn has_extn(&self, name: String) -> bool {
-        self.with(|s| s.features().has(&name))
+        self.with(|c| c.features().has(&name))
     }
 
     fn esmtp_features(&self) -> Vec<wit::Extension> {
-        self.with(|s| {
-            s.features()
+        self.with(|c| {
+            c.features()
                 .iter()
                 .map(|(name, params)| wit::Extension {
                     name: name.to_string(),
@@ -291,51 +193,51 @@ impl wit::GuestClient for Client {
     }
 
     fn does_esmtp(&self) -> bool {
-        self.with(|s| s.does_esmtp())
+        self.with(|c| c.session().does_esmtp())
     }
 
     fn ehlo_resp(&self) -> Option<String> {
-        self.with(|s| s.ehlo_resp().map(str::to_string))
+        self.with(|c| c.session().ehlo_resp().map(str::to_string))
     }
 
     fn helo_resp(&self) -> Option<String> {
-        self.with(|s| s.helo_resp().map(str::to_string))
+        self.with(|c| c.session().helo_resp().map(str::to_string))
     }
 
     fn docmd(&self, cmd: String, args: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.docmd(&cmd, args.as_deref())))
+        wrap(self.with(|c| c.docmd(&cmd, args.as_deref())))
     }
 
     fn noop(&self) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.docmd("NOOP", None)))
+        wrap(self.with(|c| c.docmd("NOOP", None)))
     }
 
     fn rset(&self) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.rset()))
+        wrap(self.with(|c| c.rset()))
     }
 
     fn help(&self, args: Option<String>) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.docmd("HELP", args.as_deref())))
+        wrap(self.with(|c| c.docmd("HELP", args.as_deref())))
     }
 
     fn verify(&self, address: String) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.docmd("VRFY", Some(&address))))
+        wrap(self.with(|c| c.docmd("VRFY", Some(&address))))
     }
 
     fn expn(&self, address: String) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.docmd("EXPN", Some(&address))))
+        wrap(self.with(|c| c.docmd("EXPN", Some(&address))))
     }
 
     fn mail(&self, sender: String, options: Vec<String>) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.mail(&sender, &options)))
+        wrap(self.with(|c| c.mail(&sender, &options)))
     }
 
     fn rcpt(&self, recipient: String, options: Vec<String>) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.rcpt(&recipient, &options)))
+        wrap(self.with(|c| c.rcpt(&recipient, &options)))
     }
 
     fn data(&self, msg: wit::Message) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(message_bytes(msg).and_then(|bytes| self.with(|s| s.data(&bytes))))
+        wrap(message_bytes(msg).and_then(|bytes| self.with(|c| c.data(bytes))))
     }
 
     fn sendmail(
@@ -348,8 +250,8 @@ impl wit::GuestClient for Client {
     ) -> Result<Vec<wit::Refusal>, wit::SmtpError> {
         message_bytes(msg)
             .and_then(|bytes| {
-                self.with(|s| {
-                    s.sendmail(&from_addr, &to_addrs, &bytes, &mail_options, &rcpt_options)
+                self.with(|c| {
+                    c.sendmail(&from_addr, &to_addrs, bytes, &mail_options, &rcpt_options)
                 })
             })
             .map(|refused| refused.into_iter().map(refusal_to_wit).collect())
@@ -364,8 +266,8 @@ impl wit::GuestClient for Client {
         mail_options: Vec<String>,
         rcpt_options: Vec<String>,
     ) -> Result<Vec<wit::Refusal>, wit::SmtpError> {
-        self.with(|s| {
-            s.send_message(
+        self.with(|c| {
+            c.send_message(
                 &msg,
                 from_addr.as_deref(),
                 to_addrs.as_deref(),
@@ -379,7 +281,7 @@ impl wit::GuestClient for Client {
 
     fn lmtp_data(&self, msg: wit::Message) -> Result<Vec<wit::RecipientReply>, wit::SmtpError> {
         message_bytes(msg)
-            .and_then(|bytes| self.with(|s| s.data_replies(&bytes)))
+            .and_then(|bytes| self.with(|c| c.data_replies(bytes)))
             .map(|replies| {
                 replies
                     .into_iter()
@@ -393,15 +295,15 @@ impl wit::GuestClient for Client {
     }
 
     fn quit(&self) -> Result<wit::Reply, wit::SmtpError> {
-        wrap(self.with(|s| s.quit()))
+        wrap(self.with(|c| c.quit()))
     }
 
     fn close(&self) {
-        self.with(|s| s.close());
+        self.with(|c| c.close());
     }
 
     fn is_connected(&self) -> bool {
-        self.with(|s| s.is_connected())
+        self.with(|c| c.is_connected())
     }
 }
 

@@ -65,3 +65,27 @@ pub enum SmtpError {
     #[error("delivery unknown: {0}")]
     DeliveryUnknown(String),
 }
+
+impl SmtpError {
+    /// The name of the WIT `smtp-error` case this error maps to (also the JSON `kind`
+    /// that hosts print).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SmtpError::ServerDisconnected(_) => "server-disconnected",
+            SmtpError::Response(_) => "response",
+            SmtpError::SenderRefused { .. } => "sender-refused",
+            SmtpError::RecipientsRefused(_) => "recipients-refused",
+            SmtpError::DataError(_) => "data-error",
+            SmtpError::ConnectError(_) => "connect-error",
+            SmtpError::HeloError(_) => "helo-error",
+            SmtpError::NotSupported(_) => "not-supported",
+            SmtpError::AuthenticationError(_) => "authentication-error",
+            SmtpError::Timeout(_) => "timeout",
+            SmtpError::Tls(_) => "tls",
+            SmtpError::Io(_) => "io",
+            SmtpError::InvalidArgument(_) => "invalid-argument",
+            SmtpError::MalformedReply(_) => "malformed-reply",
+            SmtpError::DeliveryUnknown(_) => "delivery-unknown",
+        }
+    }
+}

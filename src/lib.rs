@@ -1,8 +1,10 @@
 //! `smtp-component`: Python's `smtplib` rebuilt as a WebAssembly component.
 //!
-//! The protocol core (`protocol`, `session`, `endpoint`, `debug`, and `tls`, which wraps
-//! rustls around any transport) does no I/O of its own and builds and tests natively. The transport (wasi:sockets) and the WIT glue (`component`) exist
-//! only on `wasm32`.
+//! Data flows one way: WIT call (`component`, glue only) → `client` (smtplib's policy)
+//! → `session` (the sans-IO state machine: plans bytes, parses replies, decides) →
+//! `driver` (the only code that waits). `protocol` holds the encoders and parsers. All
+//! of it but the wasi:sockets driver and the WIT glue builds and tests natively, where
+//! an in-memory scripted peer on a virtual clock drives it (`testing`).
 // A panic in the component is a trap that kills the host's instance: none in non-test code.
 #![cfg_attr(
     not(test),
@@ -10,7 +12,9 @@
 )]
 
 pub mod auth;
+pub mod client;
 pub mod debug;
+pub mod driver;
 pub mod endpoint;
 pub mod error;
 pub mod message;
@@ -21,5 +25,5 @@ pub mod tls_config;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
-#[cfg(target_arch = "wasm32")]
-mod transport;
+#[cfg(test)]
+mod testing;

@@ -1,4 +1,4 @@
-//! TLS over any [`Transport`], with rustls (itself sans-IO) doing the protocol. All TLS
+//! TLS over any [`Io`], with rustls (itself sans-IO) doing the protocol. All TLS
 //! records pending at a time go out in one `send`, so a handshake flight costs one write:
 //! two writes in a row without a read between them would wait ~40 ms for a delayed ACK.
 //!
@@ -12,65 +12,77 @@
 //! the ACK of the tickets, and nothing waits.
 
 use std::io::{ErrorKind, Read, Write};
+use std::net::IpAddr;
 
 use rustls::ClientConnection;
 
+use crate::driver::{Io, WriteError, READ_CHUNK};
 use crate::error::SmtpError;
-use crate::session::Transport;
 use crate::tls_config::TlsSetup;
 
-/// How much one read from the inner transport may take.
-const READ_CHUNK: usize = 16 * 1024;
-
-/// A TLS client connection over the transport `T`.
-pub struct TlsStream<T: Transport> {
+/// A TLS client connection over the stream `T`.
+pub struct TlsStream<T: Io> {
     inner: T,
     conn: ClientConnection,
+    /// How long one write of ours may take to make progress (the session's timeout).
+    timeout_ns: u64,
 }
 
 fn tls_error(e: rustls::Error) -> SmtpError {
     SmtpError::Tls(e.to_string())
 }
 
-impl<T: Transport> TlsStream<T> {
-    /// Runs the handshake over `inner`. The server's certificate is verified as `setup`
-    /// says; any failure is a `Tls` error (the connection is then unusable).
-    pub fn handshake(inner: T, setup: TlsSetup) -> Result<TlsStream<T>, SmtpError> {
+impl<T: Io> TlsStream<T> {
+    /// Runs the handshake over `inner`, all of it within `timeout_ns`. The server's
+    /// certificate is verified as `setup` says; any failure is a `Tls` error (or a
+    /// `Timeout`), and the connection is then unusable.
+    pub fn handshake(
+        inner: T,
+        setup: TlsSetup,
+        timeout_ns: u64,
+    ) -> Result<TlsStream<T>, SmtpError> {
         let conn = ClientConnection::new(setup.config, setup.server_name).map_err(tls_error)?;
-        let mut stream = TlsStream { inner, conn };
+        let deadline = inner.now().saturating_add(timeout_ns);
+        let mut stream = TlsStream {
+            inner,
+            conn,
+            timeout_ns,
+        };
         while stream.conn.is_handshaking() {
             if stream.conn.wants_write() {
-                stream.push_tls()?;
+                stream.push_tls().map_err(|e| e.error)?;
             }
-            if stream.conn.is_handshaking() && !stream.pull_tls()? {
+            if stream.conn.is_handshaking() && !stream.pull_tls(deadline)? {
                 return Err(SmtpError::Tls(
                     "the server closed the connection during the TLS handshake".into(),
                 ));
             }
         }
         // TLS 1.3: our Finished, on its own (see the module documentation).
-        stream.push_tls()?;
+        stream.push_tls().map_err(|e| e.error)?;
         Ok(stream)
     }
 
     /// Sends every pending TLS record in one write.
-    fn push_tls(&mut self) -> Result<(), SmtpError> {
+    fn push_tls(&mut self) -> Result<(), WriteError> {
         let mut out = Vec::new();
         while self.conn.wants_write() {
-            self.conn
-                .write_tls(&mut out)
-                .map_err(|e| SmtpError::Tls(format!("encoding TLS records: {e}")))?;
+            self.conn.write_tls(&mut out).map_err(|e| WriteError {
+                error: SmtpError::Tls(format!("encoding TLS records: {e}")),
+                written: 0,
+            })?;
         }
         if out.is_empty() {
             return Ok(());
         }
-        self.inner.send(&out)
+        self.inner.write(&[&out], self.timeout_ns)
     }
 
-    /// Reads once from the inner transport and processes what came. False at its end.
-    fn pull_tls(&mut self) -> Result<bool, SmtpError> {
-        let mut buf = [0u8; READ_CHUNK];
-        let n = self.inner.recv(&mut buf)?;
+    /// Reads once from the inner stream (waiting until `deadline` at most) and
+    /// processes what came. False at its end.
+    fn pull_tls(&mut self, deadline: u64) -> Result<bool, SmtpError> {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let n = self.inner.read(&mut buf, deadline)?;
         if n == 0 {
             return Ok(false);
         }
@@ -93,29 +105,48 @@ impl<T: Transport> TlsStream<T> {
     }
 }
 
-impl<T: Transport> Transport for TlsStream<T> {
-    // `send_parts` is the default (joined first): each `writer().write` makes TLS records
-    // of its own, and a server that sees MAIL and RCPT in one record and BDAT in the next
-    // answers them in two writes, the second stuck behind Nagle on its side (~40 ms).
-    fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
-        let mut rest = data;
-        while !rest.is_empty() {
-            let n = self
-                .conn
-                .writer()
-                .write(rest)
-                .map_err(|e| SmtpError::Tls(format!("encrypting: {e}")))?;
-            if n == 0 {
-                // rustls's send buffer is full: put it on the wire first.
-                self.push_tls()?;
-                continue;
+impl<T: Io> Io for TlsStream<T> {
+    // The parts are joined into one plaintext write: each `writer().write` makes TLS
+    // records of its own, and a server that sees MAIL and RCPT in one record and BDAT in
+    // the next answers them in two writes, the second stuck behind Nagle on its side.
+    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
+        self.timeout_ns = timeout_ns;
+        let encrypting = |e: std::io::Error| WriteError {
+            error: SmtpError::Tls(format!("encrypting: {e}")),
+            written: 0,
+        };
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        for part in parts {
+            let mut rest = *part;
+            while !rest.is_empty() {
+                let n = self.conn.writer().write(rest).map_err(encrypting)?;
+                if n == 0 {
+                    // rustls's send buffer is full: put it on the wire first.
+                    self.push_tls()
+                        .map_err(|e| WriteError { written: 0, ..e })?;
+                    continue;
+                }
+                rest = rest.get(n..).unwrap_or_default();
             }
-            rest = rest.get(n..).unwrap_or_default();
         }
-        self.push_tls()
+        // The plaintext counts as handed over only once every byte of its last
+        // records was.
+        let mut out = Vec::new();
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut out).map_err(encrypting)?;
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.inner
+            .write(&[&out], self.timeout_ns)
+            .map_err(|e| WriteError {
+                written: if e.written >= out.len() { total } else { 0 },
+                error: e.error,
+            })
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, SmtpError> {
+    fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
         loop {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
@@ -125,28 +156,39 @@ impl<T: Transport> Transport for TlsStream<T> {
                 Err(e) => return Err(SmtpError::Tls(e.to_string())),
             }
             if self.conn.wants_write() {
-                self.push_tls()?;
+                self.push_tls().map_err(|e| e.error)?;
             }
-            if !self.pull_tls()? {
+            if !self.pull_tls(deadline)? {
                 return Ok(0);
             }
         }
     }
+
+    fn now(&self) -> u64 {
+        self.inner.now()
+    }
+
+    fn peer(&self) -> Option<IpAddr> {
+        self.inner.peer()
+    }
 }
 
 /// The connection under a session: plain, or upgraded to TLS.
-pub enum Stream<T: Transport> {
+pub enum Stream<T: Io> {
     /// Cleartext.
     Plain(T),
     /// Encrypted.
     Tls(Box<TlsStream<T>>),
 }
 
-impl<T: Transport> Stream<T> {
-    /// Upgrades a plain stream to TLS (after STARTTLS's 220, or right after connecting).
-    pub fn start_tls(self, setup: TlsSetup) -> Result<Stream<T>, SmtpError> {
+impl<T: Io> Stream<T> {
+    /// Upgrades a plain stream to TLS (after STARTTLS's 220, or right after connecting),
+    /// the handshake bounded by `timeout_ns`.
+    pub fn start_tls(self, setup: TlsSetup, timeout_ns: u64) -> Result<Stream<T>, SmtpError> {
         match self {
-            Stream::Plain(inner) => Ok(Stream::Tls(Box::new(TlsStream::handshake(inner, setup)?))),
+            Stream::Plain(inner) => Ok(Stream::Tls(Box::new(TlsStream::handshake(
+                inner, setup, timeout_ns,
+            )?))),
             Stream::Tls(_) => Err(SmtpError::InvalidArgument(
                 "the connection already uses TLS".into(),
             )),
@@ -157,35 +199,34 @@ impl<T: Transport> Stream<T> {
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
-
-    /// The transport under the stream (under TLS, if any).
-    pub fn inner(&self) -> &T {
-        match self {
-            Stream::Plain(t) => t,
-            Stream::Tls(t) => &t.inner,
-        }
-    }
 }
 
-impl<T: Transport> Transport for Stream<T> {
-    fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
+impl<T: Io> Io for Stream<T> {
+    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
         match self {
-            Stream::Plain(t) => t.send(data),
-            Stream::Tls(t) => t.send(data),
+            Stream::Plain(t) => t.write(parts, timeout_ns),
+            Stream::Tls(t) => t.write(parts, timeout_ns),
         }
     }
 
-    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
+    fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
         match self {
-            Stream::Plain(t) => t.send_parts(parts),
-            Stream::Tls(t) => t.send_parts(parts),
+            Stream::Plain(t) => t.read(buf, deadline),
+            Stream::Tls(t) => t.read(buf, deadline),
         }
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, SmtpError> {
+    fn now(&self) -> u64 {
         match self {
-            Stream::Plain(t) => t.recv(buf),
-            Stream::Tls(t) => t.recv(buf),
+            Stream::Plain(t) => t.now(),
+            Stream::Tls(t) => t.now(),
+        }
+    }
+
+    fn peer(&self) -> Option<IpAddr> {
+        match self {
+            Stream::Plain(t) => t.peer(),
+            Stream::Tls(t) => t.peer(),
         }
     }
 }

@@ -15,6 +15,11 @@ impl Deadline {
         Deadline(monotonic_clock::now().saturating_add(timeout_ns))
     }
 
+    /// The instant `at` on the monotonic clock (ns).
+    pub fn at(at: u64) -> Deadline {
+        Deadline(at)
+    }
+
     /// Blocks until `ready` fires (true) or the deadline passes first (false).
     pub fn wait(&self, ready: &Pollable) -> bool {
         let timer = monotonic_clock::subscribe_instant(self.0);

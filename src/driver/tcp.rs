@@ -1,7 +1,9 @@
 //! TCP through wasi:sockets: name lookup, an optional source address bound before
 //! connecting, and reads and writes that never wait longer than the timeout. Writes go
 //! out in as few stream writes as the host allows (at most 64 KiB each, as its
-//! `check-write` says), so one call to `send` costs one round trip.
+//! `check-write` says), so one call to `write` costs one round trip. A write gives up
+//! when the timeout passes with less than 64 KiB (or the rest) accepted, so a peer that
+//! stops reading, or reads a byte at a time, cannot hold it for longer than that.
 
 use std::net::IpAddr;
 
@@ -16,9 +18,9 @@ use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
 use super::wait::Deadline;
+use crate::driver::{Io, WriteError};
 use crate::endpoint::{Endpoint, Host};
 use crate::error::SmtpError;
-use crate::session::Transport;
 
 /// An open TCP connection. The streams and the socket are dropped by hand (see the
 /// `Drop` impl): streams before their socket, or not at all after a stuck write.
@@ -26,7 +28,6 @@ pub struct TcpTransport {
     input: Option<InputStream>,
     output: Option<OutputStream>,
     socket: Option<TcpSocket>,
-    timeout_ns: u64,
     peer: IpAddr,
     /// A write timed out with the peer no longer reading.
     stuck: bool,
@@ -63,7 +64,6 @@ impl TcpTransport {
                         input: Some(input),
                         output: Some(output),
                         socket: Some(socket),
-                        timeout_ns,
                         peer: addr,
                         stuck: false,
                     })
@@ -91,13 +91,6 @@ impl Drop for TcpTransport {
             drop(self.output.take());
             drop(self.socket.take());
         }
-    }
-}
-
-impl TcpTransport {
-    /// The address connected to.
-    pub fn peer(&self) -> IpAddr {
-        self.peer
     }
 }
 
@@ -236,35 +229,47 @@ fn closed() -> SmtpError {
     SmtpError::Io("connection already closed".into())
 }
 
-impl Transport for TcpTransport {
-    fn send(&mut self, data: &[u8]) -> Result<(), SmtpError> {
-        self.send_parts(&[data])
-    }
+/// How much a write must get accepted within the timeout to go on (the most the host
+/// takes in one stream write).
+const PROGRESS: usize = 64 * 1024;
 
+impl Io for TcpTransport {
     /// Each stream write is as large as the host permits: straight from a part when the
     /// write fits in it (a large message is not copied in the guest), otherwise gathered
     /// from consecutive parts, so small parts never go out as writes of their own.
-    fn send_parts(&mut self, parts: &[&[u8]]) -> Result<(), SmtpError> {
-        let output = self.output.as_ref().ok_or_else(closed)?;
+    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
+        let mut written = 0usize;
+        let fail = |error: SmtpError, written: usize| WriteError { error, written };
+        let Some(output) = self.output.as_ref() else {
+            return Err(fail(closed(), 0));
+        };
         let mut parts = parts.iter().copied().filter(|p| !p.is_empty()).peekable();
         let mut current: &[u8] = parts.next().unwrap_or_default();
         let mut gathered = Vec::new();
-        let mut deadline = Deadline::after(self.timeout_ns);
+        let mut deadline = Deadline::after(timeout_ns);
+        let mut since_deadline = 0usize;
         while !current.is_empty() {
-            let permitted = output.check_write().map_err(stream_error)?;
+            let permitted = output
+                .check_write()
+                .map_err(|e| fail(stream_error(e), written))?;
             if permitted == 0 {
                 if !deadline.wait(&output.subscribe()) {
                     self.stuck = true;
-                    return Err(SmtpError::Timeout(
-                        "the server stopped reading what we send".into(),
+                    return Err(fail(
+                        SmtpError::Timeout("the server stopped reading what we send".into()),
+                        written,
                     ));
                 }
                 continue;
             }
             let limit = usize::try_from(permitted).unwrap_or(usize::MAX);
+            let before = written;
             if current.len() >= limit || parts.peek().is_none() {
                 let (chunk, tail) = current.split_at(limit.min(current.len()));
-                output.write(chunk).map_err(stream_error)?;
+                output
+                    .write(chunk)
+                    .map_err(|e| fail(stream_error(e), written))?;
+                written += chunk.len();
                 current = tail;
             } else {
                 gathered.clear();
@@ -277,19 +282,26 @@ impl Transport for TcpTransport {
                         current = parts.next().unwrap_or_default();
                     }
                 }
-                output.write(&gathered).map_err(stream_error)?;
+                output
+                    .write(&gathered)
+                    .map_err(|e| fail(stream_error(e), written))?;
+                written += gathered.len();
             }
             if current.is_empty() {
                 current = parts.next().unwrap_or_default();
             }
-            deadline = Deadline::after(self.timeout_ns);
+            since_deadline += written - before;
+            if since_deadline >= PROGRESS {
+                deadline = Deadline::after(timeout_ns);
+                since_deadline = 0;
+            }
         }
-        output.flush().map_err(stream_error)
+        output.flush().map_err(|e| fail(stream_error(e), written))
     }
 
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, SmtpError> {
+    fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
         let input = self.input.as_ref().ok_or_else(closed)?;
-        let deadline = Deadline::after(self.timeout_ns);
+        let deadline = Deadline::at(deadline);
         let max = u64::try_from(buf.len()).unwrap_or(u64::MAX);
         loop {
             match input.read(max) {
@@ -309,5 +321,13 @@ impl Transport for TcpTransport {
                 Err(e) => return Err(stream_error(e)),
             }
         }
+    }
+
+    fn now(&self) -> u64 {
+        wasip2::clocks::monotonic_clock::now()
+    }
+
+    fn peer(&self) -> Option<IpAddr> {
+        Some(self.peer)
     }
 }

@@ -1,0 +1,596 @@
+//! smtplib's `SMTP` object: the policy on top of the sans-IO [`Session`], native and
+//! testable without a network. Default ports, the timeout, the local hostname, the
+//! cleartext-credentials rule, connect → TLS → greeting, EHLO before the commands that
+//! need it, and the composite calls (`login`, `send-message`) live here; the session
+//! decides each exchange, and [`driver::drive`] runs it over a [`Network`]'s streams.
+
+use std::net::IpAddr;
+
+use crate::auth::{self, Mechanism, MechanismKind};
+use crate::driver::{self, Io};
+use crate::endpoint::{self, Endpoint, Host};
+use crate::error::{Refusal, SmtpError};
+use crate::protocol::command::{self, Charset};
+use crate::protocol::ehlo::Features;
+use crate::protocol::reply::Reply;
+use crate::session::{AuthStep, Outcome, Session, SessionConfig};
+use crate::tls::Stream;
+use crate::tls_config::{self, TlsSettings};
+
+/// The port `connect` uses when none is given (smtplib's `SMTP_PORT`).
+pub const SMTP_PORT: u16 = 25;
+/// The port `connect-tls` uses when none is given (smtplib's `SMTP_SSL_PORT`).
+pub const SMTP_SSL_PORT: u16 = 465;
+/// The port an LMTP client connects to when none is given (smtplib's `LMTP_PORT`).
+pub const LMTP_PORT: u16 = 24;
+/// The timeout when the caller sets none, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
+/// The name sent with EHLO when the caller gives none: a component cannot learn the
+/// host's FQDN.
+pub const DEFAULT_LOCAL_HOSTNAME: &str = "localhost";
+
+/// Opens TCP connections (wasi:sockets in the component, an in-memory peer in tests).
+pub trait Network {
+    /// An open connection.
+    type Conn: Io;
+    /// Connects to `target`, binding `source` first when given, within `timeout_ns`.
+    fn connect(
+        &mut self,
+        target: &Endpoint,
+        source: Option<(IpAddr, u16)>,
+        timeout_ns: u64,
+    ) -> Result<Self::Conn, SmtpError>;
+}
+
+/// smtplib's constructor arguments (WIT `client-options`).
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// The name for HELO/EHLO; `localhost` when absent or empty.
+    pub local_hostname: Option<String>,
+    /// The timeout in milliseconds; 60 s when absent; 0 is refused at connect.
+    pub timeout_ms: Option<u32>,
+    /// A local address (IP literal, port) to bind before connecting.
+    pub source_address: Option<(String, u16)>,
+}
+
+/// One SMTP (or LMTP) client over the network `N`.
+pub struct Client<N: Network> {
+    net: N,
+    session: Session,
+    conn: Option<Stream<N::Conn>>,
+    options: ClientOptions,
+    /// The host of the last `connect`: the default TLS server name.
+    host: String,
+    /// Credentials may go over an unencrypted connection to a non-loopback peer.
+    allow_insecure_auth: bool,
+    read_buf: Vec<u8>,
+}
+
+fn internal(what: &str) -> SmtpError {
+    SmtpError::Io(format!("internal: unexpected outcome of {what}"))
+}
+
+fn reply(outcome: Outcome) -> Result<Reply, SmtpError> {
+    match outcome {
+        Outcome::Reply(r) | Outcome::TlsReady(r) => Ok(r),
+        _ => Err(internal("a command")),
+    }
+}
+
+fn auth_step(outcome: Outcome) -> Result<AuthStep, SmtpError> {
+    match outcome {
+        Outcome::Auth(step) => Ok(step),
+        _ => Err(internal("AUTH")),
+    }
+}
+
+impl<N: Network> Client<N> {
+    /// An SMTP client (smtplib's `SMTP()` without a host).
+    pub fn new(net: N, options: ClientOptions) -> Client<N> {
+        Client::with_protocol(net, options, false)
+    }
+
+    /// An LMTP client (smtplib's `LMTP()`): LHLO, port 24, a reply per recipient.
+    pub fn lmtp(net: N, options: ClientOptions) -> Client<N> {
+        Client::with_protocol(net, options, true)
+    }
+
+    fn with_protocol(net: N, options: ClientOptions, lmtp: bool) -> Client<N> {
+        let local_hostname = options
+            .local_hostname
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| DEFAULT_LOCAL_HOSTNAME.to_string());
+        let timeout_ms = match options.timeout_ms {
+            Some(0) | None => DEFAULT_TIMEOUT_MS,
+            Some(ms) => ms,
+        };
+        let session = Session::new(SessionConfig {
+            local_hostname,
+            lmtp,
+            timeout_ns: u64::from(timeout_ms) * 1_000_000,
+        });
+        Client {
+            net,
+            session,
+            conn: None,
+            options,
+            host: String::new(),
+            allow_insecure_auth: false,
+            read_buf: Vec::new(),
+        }
+    }
+
+    /// The session (extensions, EHLO state, the transcript).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Drops the connection once the session has closed it.
+    fn sync(&mut self) {
+        if !self.session.is_connected() {
+            self.conn = None;
+        }
+    }
+
+    /// Runs the operation just begun to its outcome.
+    fn run(&mut self) -> Result<Outcome, SmtpError> {
+        let result = match self.conn.as_mut() {
+            Some(conn) => driver::drive(&mut self.session, conn, &mut self.read_buf),
+            None => {
+                self.session.close();
+                Err(SmtpError::ServerDisconnected(
+                    "not connected: call connect first".into(),
+                ))
+            }
+        };
+        self.sync();
+        result
+    }
+
+    /// Begins an operation with `begin`, then runs it.
+    fn exec(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<(), SmtpError>,
+    ) -> Result<Outcome, SmtpError> {
+        let begun = begin(&mut self.session);
+        if let Err(e) = begun {
+            self.sync();
+            return Err(e);
+        }
+        self.run()
+    }
+
+    fn timeout_ns(&self) -> Result<u64, SmtpError> {
+        match self.options.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS) {
+            0 => Err(SmtpError::InvalidArgument(
+                "a timeout of 0 would make the socket non-blocking".into(),
+            )),
+            ms => Ok(u64::from(ms) * 1_000_000),
+        }
+    }
+
+    fn source(&self) -> Result<Option<(IpAddr, u16)>, SmtpError> {
+        let Some((ip, port)) = &self.options.source_address else {
+            return Ok(None);
+        };
+        let literal = ip.trim_start_matches('[').trim_end_matches(']');
+        let parsed = literal.parse::<IpAddr>().map_err(|_| {
+            SmtpError::InvalidArgument(format!("source address {ip:?} is not an IP literal"))
+        })?;
+        Ok(Some((parsed, *port)))
+    }
+
+    /// Opens the TCP connection for `connect` and `connect-tls`.
+    fn open(
+        &mut self,
+        host: &str,
+        port: Option<u16>,
+        default_port: u16,
+    ) -> Result<N::Conn, SmtpError> {
+        if host.starts_with('/') {
+            return Err(SmtpError::NotSupported(format!(
+                "{host:?} looks like a Unix socket path: WASI 0.2 has no Unix sockets, connect over TCP"
+            )));
+        }
+        let timeout = self.timeout_ns()?;
+        let source = self.source()?;
+        let target = endpoint::parse(host, port, default_port)?;
+        self.host = match &target.host {
+            Host::Ip(ip) => ip.to_string(),
+            Host::Name(name) => name.clone(),
+        };
+        self.close();
+        self.session
+            .log()
+            .note(&format!("connect: {} port {}", self.host, target.port));
+        self.net.connect(&target, source, timeout)
+    }
+
+    /// Reads the greeting on a new connection.
+    fn start(&mut self, stream: Stream<N::Conn>) -> Result<Reply, SmtpError> {
+        let now = stream.now();
+        self.conn = Some(stream);
+        self.session.begin_greeting(now);
+        reply(self.run()?)
+    }
+
+    /// smtplib's `connect`: port 25 (24 for LMTP) unless given or in `host:port`.
+    /// A greeting other than 220 is `ConnectError`.
+    pub fn connect(&mut self, host: &str, port: Option<u16>) -> Result<Reply, SmtpError> {
+        let default_port = if self.session.is_lmtp() {
+            LMTP_PORT
+        } else {
+            SMTP_PORT
+        };
+        let tcp = self.open(host, port, default_port)?;
+        self.start(Stream::Plain(tcp))
+    }
+
+    /// smtplib's `SMTP_SSL`: TLS from the first byte (port 465 by default), then the
+    /// greeting. Unusable TLS settings are refused before connecting.
+    pub fn connect_tls(
+        &mut self,
+        host: &str,
+        port: Option<u16>,
+        settings: &TlsSettings,
+    ) -> Result<Reply, SmtpError> {
+        let name_host = endpoint::parse(host, port, SMTP_SSL_PORT)
+            .map(|t| match t.host {
+                Host::Ip(ip) => ip.to_string(),
+                Host::Name(name) => name,
+            })
+            .unwrap_or_default();
+        let setup = tls_config::build(settings, &name_host)?;
+        let tcp = self.open(host, port, SMTP_SSL_PORT)?;
+        let timeout = self.timeout_ns()?;
+        let stream = Stream::Plain(tcp).start_tls(setup, timeout)?;
+        self.session.log().note("TLS established");
+        self.start(stream)
+    }
+
+    /// smtplib's `starttls`: EHLO if needed, `NotSupported` unless advertised, STARTTLS,
+    /// the handshake, and the EHLO state forgotten. Nothing is ever sent in clear after
+    /// a caller asked for TLS: a failed handshake closes the connection.
+    pub fn starttls(&mut self, settings: &TlsSettings) -> Result<Reply, SmtpError> {
+        // Refuse unusable settings before anything is sent.
+        let setup = tls_config::build(settings, &self.host)?;
+        self.ehlo_or_helo_if_needed()?;
+        let reply = reply(self.exec(Session::begin_starttls)?)?;
+        let timeout = self.session.timeout_ns();
+        let Some(conn) = self.conn.take() else {
+            return Err(SmtpError::ServerDisconnected(
+                "connection lost before the TLS handshake".into(),
+            ));
+        };
+        match conn.start_tls(setup, timeout) {
+            Ok(tls) => {
+                self.conn = Some(tls);
+                self.session.tls_established();
+                Ok(reply)
+            }
+            Err(e) => {
+                self.session.close();
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        self.conn.as_ref().is_some_and(Stream::is_tls)
+    }
+
+    /// Whether a connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.session.is_connected()
+    }
+
+    /// Lets credentials go over an unencrypted connection to a non-loopback peer.
+    pub fn allow_insecure_auth(&mut self, allow: bool) {
+        self.allow_insecure_auth = allow;
+    }
+
+    /// Sets the transcript level (0 off, 1 lines, 2 with timestamps).
+    pub fn set_debuglevel(&mut self, level: u8) {
+        self.session.set_debuglevel(level);
+    }
+
+    /// Refuses to let credentials go in clear to a peer other than loopback, unless the
+    /// caller allowed it (Go's net/smtp rule).
+    fn check_auth_channel(&self) -> Result<(), SmtpError> {
+        match &self.conn {
+            Some(conn) => match conn.peer() {
+                Some(peer) => auth::check_channel(conn.is_tls(), peer, self.allow_insecure_auth),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// HELO; the reply is kept as `helo_resp`.
+    pub fn helo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_helo(name))?)
+    }
+
+    /// EHLO (LHLO for LMTP).
+    pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_ehlo(name))?)
+    }
+
+    /// EHLO, then HELO if EHLO is refused, unless either was answered already.
+    pub fn ehlo_or_helo_if_needed(&mut self) -> Result<(), SmtpError> {
+        if self.session.has_helloed() {
+            return Ok(());
+        }
+        if self.ehlo(None)?.is_positive() {
+            return Ok(());
+        }
+        let reply = self.helo(None)?;
+        if !reply.is_positive() {
+            return Err(SmtpError::HeloError(reply));
+        }
+        Ok(())
+    }
+
+    /// The extensions of the last EHLO.
+    pub fn features(&self) -> &Features {
+        self.session.features()
+    }
+
+    /// smtplib's `docmd`.
+    pub fn docmd(&mut self, cmd: &str, args: Option<&str>) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_docmd(cmd, args))?)
+    }
+
+    /// RSET.
+    pub fn rset(&mut self) -> Result<Reply, SmtpError> {
+        reply(self.exec(Session::begin_rset)?)
+    }
+
+    /// MAIL FROM.
+    pub fn mail(&mut self, sender: &str, options: &[String]) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_mail(sender, options))?)
+    }
+
+    /// RCPT TO.
+    pub fn rcpt(&mut self, recipient: &str, options: &[String]) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_rcpt(recipient, options))?)
+    }
+
+    /// The low-level `data`: every reply after the message with its recipient.
+    pub fn data_replies(&mut self, msg: Vec<u8>) -> Result<Vec<(String, Reply)>, SmtpError> {
+        match self.exec(|s| s.begin_data(msg))? {
+            Outcome::DataReplies(replies) => Ok(replies),
+            _ => Err(internal("DATA")),
+        }
+    }
+
+    /// smtplib's `data`: the reply to the message (for LMTP, the first).
+    pub fn data(&mut self, msg: Vec<u8>) -> Result<Reply, SmtpError> {
+        let mut replies = self.data_replies(msg)?;
+        if replies.is_empty() {
+            return Err(SmtpError::DeliveryUnknown("no reply to the data".into()));
+        }
+        Ok(replies.swap_remove(0).1)
+    }
+
+    /// Checks `sendmail`'s arguments as its commands will carry them, before anything
+    /// is sent: CR, LF, NUL, non-ASCII without SMTPUTF8, addresses that would change the
+    /// command, no recipients.
+    fn check_sendmail(
+        from: &str,
+        to: &[String],
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<(), SmtpError> {
+        if to.is_empty() {
+            return Err(SmtpError::InvalidArgument("no recipients given".into()));
+        }
+        let charset = if mail_options
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case("smtputf8"))
+        {
+            Charset::Utf8
+        } else {
+            Charset::Ascii
+        };
+        command::mail_from(from, mail_options, charset)?;
+        for addr in to {
+            command::rcpt_to(addr, rcpt_options, charset)?;
+        }
+        Ok(())
+    }
+
+    /// smtplib's `sendmail` for a message in wire form: the refused recipients.
+    pub fn sendmail(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: Vec<u8>,
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<Vec<Refusal>, SmtpError> {
+        Self::check_sendmail(from, to, mail_options, rcpt_options)?;
+        self.ehlo_or_helo_if_needed()?;
+        match self.exec(|s| s.begin_sendmail(from, to, msg, mail_options, rcpt_options))? {
+            Outcome::Sent(refused) => Ok(refused),
+            _ => Err(internal("sendmail")),
+        }
+    }
+
+    /// smtplib's `send_message` for a serialized message: the envelope from the headers
+    /// unless given (see [`crate::message::prepare`]), Bcc and Resent-Bcc removed, and
+    /// SMTPUTF8 with BODY=8BITMIME added when an address needs them (`NotSupported`
+    /// when the server does not advertise SMTPUTF8).
+    pub fn send_message(
+        &mut self,
+        msg: &[u8],
+        from: Option<&str>,
+        to: Option<&[String]>,
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<Vec<Refusal>, SmtpError> {
+        let prepared = crate::message::prepare(msg, from, to)?;
+        self.ehlo_or_helo_if_needed()?;
+        let mut options = mail_options.to_vec();
+        let international = !prepared.from.is_ascii() || prepared.to.iter().any(|a| !a.is_ascii());
+        if international {
+            if !self.session.features().has("smtputf8") {
+                return Err(SmtpError::NotSupported(
+                    "one or more addresses need internationalized email (SMTPUTF8), which the server does not advertise".into(),
+                ));
+            }
+            for option in ["SMTPUTF8", "BODY=8BITMIME"] {
+                if !options.iter().any(|o| o.eq_ignore_ascii_case(option)) {
+                    options.push(option.to_string());
+                }
+            }
+        }
+        self.sendmail(
+            &prepared.from,
+            &prepared.to,
+            prepared.bytes,
+            &options,
+            rcpt_options,
+        )
+    }
+
+    /// Starts an AUTH exchange (smtplib's `auth` as steps): EHLO if needed, the
+    /// cleartext rule, then AUTH with the initial response when given.
+    pub fn auth_start(
+        &mut self,
+        mechanism: &str,
+        initial: Option<&[u8]>,
+    ) -> Result<AuthStep, SmtpError> {
+        self.check_auth_channel()?;
+        self.ehlo_or_helo_if_needed()?;
+        auth_step(self.exec(|s| s.begin_auth_start(mechanism, initial))?)
+    }
+
+    /// Answers the challenge of the AUTH exchange in progress.
+    pub fn auth_continue(&mut self, response: &[u8]) -> Result<AuthStep, SmtpError> {
+        self.check_auth_channel()?;
+        auth_step(self.exec(|s| s.begin_auth_continue(response))?)
+    }
+
+    /// Ends the AUTH exchange in progress with `*`.
+    pub fn auth_cancel(&mut self) -> Result<Reply, SmtpError> {
+        reply(self.exec(Session::begin_auth_cancel)?)
+    }
+
+    /// Runs a built-in mechanism through the AUTH exchange. For OAuth mechanisms, the
+    /// JSON error the server sends as its challenge is added as the last line of the
+    /// `AuthenticationError`'s reply text.
+    pub fn authenticate(
+        &mut self,
+        mechanism: &mut Mechanism,
+        initial_response_ok: bool,
+    ) -> Result<Reply, SmtpError> {
+        let initial = if initial_response_ok {
+            mechanism.initial_response()
+        } else {
+            None
+        };
+        let name = mechanism.kind().name();
+        let mut step = self.auth_start(name, initial.as_deref())?;
+        let mut oauth_error: Option<String> = None;
+        loop {
+            match step {
+                AuthStep::Done(reply) => return Ok(reply),
+                AuthStep::Challenge(challenge) => {
+                    if mechanism.kind().is_oauth() {
+                        oauth_error = Some(String::from_utf8_lossy(&challenge).into_owned());
+                    }
+                    let response = mechanism.respond(&challenge);
+                    step = match self.auth_continue(&response) {
+                        Err(SmtpError::AuthenticationError(mut reply)) => {
+                            if let Some(json) = oauth_error.take() {
+                                reply.text.push('\n');
+                                reply.text.push_str(&json);
+                            }
+                            return Err(SmtpError::AuthenticationError(reply));
+                        }
+                        other => other?,
+                    };
+                }
+            }
+        }
+    }
+
+    /// `login-with`: one built-in mechanism.
+    pub fn login_with(
+        &mut self,
+        kind: MechanismKind,
+        user: &str,
+        secret: &str,
+        initial_response_ok: bool,
+    ) -> Result<Reply, SmtpError> {
+        self.check_auth_channel()?;
+        self.session.add_secret(secret);
+        let mut mechanism = Mechanism::new(kind, user, secret);
+        self.authenticate(&mut mechanism, initial_response_ok)
+    }
+
+    /// smtplib's `login`: EHLO if needed, `NotSupported` unless AUTH is advertised, then
+    /// CRAM-MD5, PLAIN and LOGIN in that order among those advertised, until one works.
+    /// Fails with the last `AuthenticationError`, or `NotSupported` when the server
+    /// offers none of the three.
+    pub fn login(
+        &mut self,
+        user: &str,
+        password: &str,
+        initial_response_ok: bool,
+    ) -> Result<Reply, SmtpError> {
+        self.check_auth_channel()?;
+        self.ehlo_or_helo_if_needed()?;
+        let Some(advertised) = self
+            .session
+            .features()
+            .get("auth")
+            .map(str::to_ascii_uppercase)
+        else {
+            return Err(SmtpError::NotSupported(
+                "SMTP AUTH extension not supported by server".into(),
+            ));
+        };
+        let offered: Vec<&str> = advertised.split_whitespace().collect();
+        self.session.add_secret(password);
+        let mut last = None;
+        for kind in MechanismKind::LOGIN_ORDER {
+            if !offered.contains(&kind.name()) {
+                continue;
+            }
+            let mut mechanism = Mechanism::new(kind, user, password);
+            match self.authenticate(&mut mechanism, initial_response_ok) {
+                Ok(reply) => return Ok(reply),
+                Err(e @ SmtpError::AuthenticationError(_)) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            SmtpError::NotSupported(format!(
+                "no suitable authentication mechanism: the server offers{}",
+                if advertised.trim().is_empty() {
+                    " none".to_string()
+                } else {
+                    format!(" {}", advertised.trim())
+                }
+            ))
+        }))
+    }
+
+    /// QUIT, then the connection is closed.
+    pub fn quit(&mut self) -> Result<Reply, SmtpError> {
+        let result = self.exec(Session::begin_quit).and_then(reply);
+        self.session.close();
+        self.sync();
+        result
+    }
+
+    /// Drops the connection without sending anything.
+    pub fn close(&mut self) {
+        self.session.close();
+        self.conn = None;
+    }
+}

@@ -1,0 +1,78 @@
+//! The only code that waits. [`Io`] is a byte stream with deadlines (wasi:sockets TCP in
+//! the component, rustls on top of it, or an in-memory peer in tests); [`drive`] runs one
+//! operation of the sans-IO [`Session`] over it: it writes what the session plans, reads
+//! what arrives, and tells the session when its deadline has passed.
+
+#[cfg(target_arch = "wasm32")]
+pub mod tcp;
+#[cfg(target_arch = "wasm32")]
+mod wait;
+
+use std::net::IpAddr;
+
+use crate::error::SmtpError;
+use crate::session::{Outcome, Session};
+
+/// How much one read may take.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// A write that failed, and how many of its bytes had been handed to the peer's side
+/// before it did (all of them means the peer may have every byte).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteError {
+    /// What went wrong.
+    pub error: SmtpError,
+    /// Bytes handed over before the failure.
+    pub written: usize,
+}
+
+/// A connected byte stream whose waits end at deadlines on a monotonic clock (ns).
+pub trait Io {
+    /// Writes `parts` one after the other as one round trip's worth, in as few writes as
+    /// the stream allows. Gives up with a `Timeout` when `timeout_ns` passes with less
+    /// than 64 KiB (or the rest) accepted: a peer that stops reading cannot hold it.
+    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError>;
+    /// Reads at least one byte into `buf`; `Ok(0)` at the end of the stream, a `Timeout`
+    /// error when nothing came by `deadline`.
+    fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError>;
+    /// The current time on the clock deadlines use, in nanoseconds.
+    fn now(&self) -> u64;
+    /// The address of the peer, when the stream is a network connection.
+    fn peer(&self) -> Option<IpAddr>;
+}
+
+/// Runs the session's current operation to its outcome over `io`: sends what it plans
+/// (one write per round trip), feeds it what arrives, and reports the end of the stream,
+/// read errors and passed deadlines. The session decides everything.
+pub fn drive<I: Io + ?Sized>(
+    session: &mut Session,
+    io: &mut I,
+    buf: &mut Vec<u8>,
+) -> Result<Outcome, SmtpError> {
+    loop {
+        if let Some(outcome) = session.poll_outcome() {
+            return outcome;
+        }
+        let timeout_ns = session.timeout_ns();
+        if let Some(transmit) = session.poll_transmit() {
+            let result = io.write(&transmit.parts, timeout_ns);
+            let total = transmit.parts.iter().map(|p| p.len()).sum();
+            drop(transmit);
+            session.handle_written(result, total, io.now());
+            continue;
+        }
+        let Some(deadline) = session.poll_timeout() else {
+            // An operation that neither sends nor waits has ended: poll_outcome said so.
+            return Err(SmtpError::Io("internal: the session is not waiting".into()));
+        };
+        if buf.len() != READ_CHUNK {
+            buf.resize(READ_CHUNK, 0);
+        }
+        match io.read(buf, deadline) {
+            Ok(0) => session.handle_eof(),
+            Ok(n) => session.handle_input(buf.get(..n).unwrap_or_default(), io.now()),
+            Err(SmtpError::Timeout(_)) => session.handle_timeout(io.now()),
+            Err(e) => session.handle_read_error(e),
+        }
+    }
+}
