@@ -458,20 +458,39 @@ impl<N: Network> Client<N> {
 
     /// Starts an AUTH exchange (smtplib's `auth` as steps): EHLO if needed, the
     /// cleartext rule, then AUTH with the initial response when given.
+    /// The fields of the responses are masked in replies too (a caller's own
+    /// mechanism: the secret among them is not known).
     pub fn auth_start(
         &mut self,
         mechanism: &str,
         initial: Option<&[u8]>,
     ) -> Result<AuthStep, SmtpError> {
+        self.auth_start_masking(mechanism, initial, true)
+    }
+
+    fn auth_start_masking(
+        &mut self,
+        mechanism: &str,
+        initial: Option<&[u8]>,
+        mask_pieces: bool,
+    ) -> Result<AuthStep, SmtpError> {
         self.check_auth_channel()?;
         self.ehlo_or_helo_if_needed()?;
-        auth_step(self.exec(|s| s.begin_auth_start(mechanism, initial))?)
+        auth_step(self.exec(|s| s.begin_auth_start(mechanism, initial, mask_pieces))?)
     }
 
     /// Answers the challenge of the AUTH exchange in progress.
     pub fn auth_continue(&mut self, response: &[u8]) -> Result<AuthStep, SmtpError> {
+        self.auth_continue_masking(response, true)
+    }
+
+    fn auth_continue_masking(
+        &mut self,
+        response: &[u8],
+        mask_pieces: bool,
+    ) -> Result<AuthStep, SmtpError> {
         self.check_auth_channel()?;
-        auth_step(self.exec(|s| s.begin_auth_continue(response))?)
+        auth_step(self.exec(|s| s.begin_auth_continue(response, mask_pieces))?)
     }
 
     /// Ends the AUTH exchange in progress with `*`.
@@ -493,7 +512,7 @@ impl<N: Network> Client<N> {
             None
         };
         let name = mechanism.kind().name();
-        let mut step = self.auth_start(name, initial.as_deref())?;
+        let mut step = self.auth_start_masking(name, initial.as_deref(), false)?;
         let mut oauth_error: Option<String> = None;
         loop {
             match step {
@@ -503,7 +522,7 @@ impl<N: Network> Client<N> {
                         oauth_error = Some(String::from_utf8_lossy(&challenge).into_owned());
                     }
                     let response = mechanism.respond(&challenge);
-                    step = match self.auth_continue(&response) {
+                    step = match self.auth_continue_masking(&response, false) {
                         Err(SmtpError::AuthenticationError(mut reply)) => {
                             if let Some(json) = oauth_error.take() {
                                 reply.text.push('\n');

@@ -262,10 +262,15 @@ impl Session {
         }
     }
 
-    /// Adds an AUTH response as secrets: its base64 form, and the readable pieces of it
-    /// (split at NUL and ^A, as PLAIN, XOAUTH2 and OAUTHBEARER separate their fields).
-    fn add_response_secrets(&mut self, encoded: &str, response: &[u8]) {
+    /// Adds an AUTH response as secrets: its base64 form and, for a caller's own
+    /// mechanism (`pieces`), the readable pieces of it (split at NUL and ^A, as PLAIN,
+    /// XOAUTH2 and OAUTHBEARER separate their fields). Built-in mechanisms name their
+    /// secret with [`Session::add_secret`] instead, so a user name is not masked.
+    fn add_response_secrets(&mut self, encoded: &str, response: &[u8], pieces: bool) {
         self.add_secret(encoded);
+        if !pieces {
+            return;
+        }
         if let Ok(text) = std::str::from_utf8(response) {
             for piece in text.split(['\0', '\x01']) {
                 self.add_secret(piece);
@@ -562,11 +567,13 @@ impl Session {
 
     /// Starts an AUTH exchange for `mechanism`, with an initial response when given
     /// (RFC 4954; an empty one is sent as `=`). `NotSupported` unless AUTH is
-    /// advertised. The response is hidden in the transcript and masked in replies.
+    /// advertised. The response is hidden in the transcript and masked in replies
+    /// (`mask_pieces`: its fields too; see `Session::add_response_secrets`).
     pub fn begin_auth_start(
         &mut self,
         mechanism: &str,
         initial: Option<&[u8]>,
+        mask_pieces: bool,
     ) -> Result<(), SmtpError> {
         command::check_arg("SASL mechanism", mechanism, Charset::Ascii)?;
         if mechanism.is_empty() || mechanism.contains(' ') {
@@ -586,7 +593,7 @@ impl Session {
                 } else {
                     BASE64.encode(response)
                 };
-                self.add_response_secrets(&encoded, response);
+                self.add_response_secrets(&encoded, response, mask_pieces);
                 Pending {
                     head: format!("AUTH {mechanism} {encoded}\r\n").into_bytes(),
                     body: None,
@@ -600,15 +607,20 @@ impl Session {
         Ok(())
     }
 
-    /// Answers the challenge of the AUTH exchange in progress.
-    pub fn begin_auth_continue(&mut self, response: &[u8]) -> Result<(), SmtpError> {
+    /// Answers the challenge of the AUTH exchange in progress (`mask_pieces` as for
+    /// [`Session::begin_auth_start`]).
+    pub fn begin_auth_continue(
+        &mut self,
+        response: &[u8],
+        mask_pieces: bool,
+    ) -> Result<(), SmtpError> {
         if self.auth_challenges.is_none() {
             return Err(SmtpError::InvalidArgument(
                 "no AUTH exchange in progress: call auth-start first".into(),
             ));
         }
         let encoded = BASE64.encode(response);
-        self.add_response_secrets(&encoded, response);
+        self.add_response_secrets(&encoded, response, mask_pieces);
         let pending = Pending {
             head: format!("{encoded}\r\n").into_bytes(),
             body: None,

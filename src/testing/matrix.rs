@@ -220,6 +220,7 @@ fn call_for(mode: Mode, answer: &Answer) -> &'static str {
 fn lost(fault: Fault) -> &'static str {
     match fault {
         Fault::HangUp => "server-disconnected",
+        Fault::BadRecord => "tls",
         Fault::Silence | Fault::Trickle => "timeout",
         _ => "malformed-reply",
     }
@@ -241,7 +242,12 @@ fn expected(mode: Mode, answer: &Answer, fault: Fault) -> Option<(&'static str, 
     let clean_kind = clean(mode);
     let clean_kind = (clean_kind.0, clean_kind.1.to_string());
     match fault {
-        Fault::HangUp | Fault::Silence | Fault::Trickle | Fault::Malformed | Fault::OverLong => {
+        Fault::HangUp
+        | Fault::Silence
+        | Fault::Trickle
+        | Fault::Malformed
+        | Fault::OverLong
+        | Fault::BadRecord => {
             if *answer == Answer::Quit {
                 return Some(("quit", lost(fault).to_string()));
             }

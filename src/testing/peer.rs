@@ -40,11 +40,14 @@ pub enum Fault {
     Extra,
     /// Carries the command out and sends the reply one byte every second.
     Trickle,
+    /// The connection fails with a TLS record error where the reply was due (nothing
+    /// more is processed).
+    BadRecord,
 }
 
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 10] = [
         Fault::HangUp,
         Fault::Closing421,
         Fault::Transient,
@@ -54,6 +57,7 @@ impl Fault {
         Fault::Silence,
         Fault::Extra,
         Fault::Trickle,
+        Fault::BadRecord,
     ];
 }
 
@@ -173,6 +177,10 @@ pub struct Server {
     out: VecDeque<(Vec<u8>, bool)>,
     /// Everything the client wrote.
     pub wire: Vec<u8>,
+    /// Reads fail with a TLS record error once the queued bytes are gone.
+    broken: bool,
+    /// Stops reading once DATA's 354 is sent: writes of the message time out.
+    pub stop_reading_data: bool,
 }
 
 impl Server {
@@ -189,6 +197,8 @@ impl Server {
             deliveries: Vec::new(),
             out: VecDeque::new(),
             wire: Vec::new(),
+            broken: false,
+            stop_reading_data: false,
         };
         server.reply(Answer::Greeting, "220 mx.test ESMTP model\r\n".into());
         server
@@ -258,6 +268,11 @@ impl Server {
                 self.out.push_back((normal.into_bytes(), true));
                 true
             }
+            Some(Fault::BadRecord) => {
+                self.mode = Mode::Closed;
+                self.broken = true;
+                false
+            }
         }
     }
 
@@ -267,7 +282,7 @@ impl Server {
             None | Some(Fault::Extra) => Verdict::Accepted,
             Some(Fault::Malformed | Fault::OverLong | Fault::Trickle) => Verdict::AcceptedUnclear,
             Some(Fault::Transient | Fault::Permanent | Fault::Closing421) => Verdict::Refused,
-            Some(Fault::HangUp | Fault::Silence) => Verdict::Unknown,
+            Some(Fault::HangUp | Fault::Silence | Fault::BadRecord) => Verdict::Unknown,
         }
     }
 
@@ -652,8 +667,15 @@ impl Network for Pair {
 }
 
 impl Io for Pair {
-    fn write(&mut self, parts: &[&[u8]], _timeout_ns: u64) -> Result<(), WriteError> {
+    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
         let mut server = self.server.borrow_mut();
+        if server.stop_reading_data && server.mode == Mode::Data {
+            *self.now.borrow_mut() += timeout_ns;
+            return Err(WriteError {
+                error: SmtpError::Timeout("virtual clock: the peer stopped reading".into()),
+                written: 0,
+            });
+        }
         for part in parts {
             server.receive(part);
         }
@@ -664,6 +686,9 @@ impl Io for Pair {
         let mut server = self.server.borrow_mut();
         let mut now = self.now.borrow_mut();
         let Some((bytes, trickled)) = server.out.front_mut() else {
+            if server.broken {
+                return Err(SmtpError::Tls("bad record MAC".into()));
+            }
             if server.mode == Mode::Closed {
                 return Ok(0);
             }
