@@ -67,7 +67,8 @@ pub struct Mechanism {
     user: String,
     secret: String,
     /// Challenges answered so far, plus one when an initial response was sent
-    /// (smtplib's `_auth_challenge_count`, which LOGIN's answers depend on).
+    /// (smtplib's `_auth_challenge_count`; LOGIN falls back on it for a prompt that
+    /// asks neither for the user nor the password).
     steps: u32,
 }
 
@@ -107,18 +108,43 @@ impl Mechanism {
         Some(response)
     }
 
-    /// The answer to a decoded server challenge.
+    /// The answer to a decoded server challenge (for LOGIN, the one the prompt asks
+    /// for: see `login`).
     pub fn respond(&mut self, challenge: &[u8]) -> Vec<u8> {
         self.steps += 1;
         match self.kind {
             MechanismKind::Plain => self.plain(),
-            MechanismKind::Login if self.steps < 2 => self.user.clone().into_bytes(),
-            MechanismKind::Login => self.secret.clone().into_bytes(),
+            MechanismKind::Login => self.login(challenge),
             MechanismKind::CramMd5 => self.cram_md5(challenge),
             // A challenge after the token is the server's JSON error: XOAUTH2 ends the
             // exchange with an empty response, OAUTHBEARER with %x01 (RFC 7628 3.2.3).
             MechanismKind::XOAuth2 => Vec::new(),
             MechanismKind::OAuthBearer => vec![0x01],
+        }
+    }
+
+    /// LOGIN's answer: the user name to a prompt that starts with `user` (`Username:`,
+    /// `User Name`), the password to one that starts with `pass` (`Password:`), case
+    /// and surrounding white space ignored; to any other prompt, by the order (the user
+    /// name first, then the password), as smtplib does.
+    fn login(&self, challenge: &[u8]) -> Vec<u8> {
+        let prompt = challenge.trim_ascii();
+        let starts = |word: &[u8]| {
+            prompt
+                .get(..word.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(word))
+        };
+        let user = if starts(b"user") {
+            true
+        } else if starts(b"pass") {
+            false
+        } else {
+            self.steps < 2
+        };
+        if user {
+            self.user.clone().into_bytes()
+        } else {
+            self.secret.clone().into_bytes()
         }
     }
 
@@ -207,5 +233,26 @@ mod tests {
             b"n,a=a=2C=3Db,\x01auth=Bearer tok\x01\x01"
         );
         assert_eq!(m.respond(b"{}"), b"\x01");
+    }
+
+    /// LOGIN answers the prompt it is asked, not the step it is at.
+    #[test]
+    fn login_answers_the_prompt_it_is_given() {
+        let mut m = Mechanism::new(MechanismKind::Login, "alice", "pw");
+        assert_eq!(m.respond(b"Password:"), b"pw");
+        assert_eq!(m.respond(b"Username:"), b"alice");
+        let mut m = Mechanism::new(MechanismKind::Login, "alice", "pw");
+        assert_eq!(m.initial_response().unwrap(), b"alice");
+        assert_eq!(m.respond(b"Username:"), b"alice");
+        assert_eq!(m.respond(b"  password: "), b"pw");
+        let mut m = Mechanism::new(MechanismKind::Login, "alice", "pw");
+        assert_eq!(m.respond(b"User Name"), b"alice");
+        assert_eq!(m.respond(b"USERNAME:"), b"alice");
+        assert_eq!(m.respond(b"PASS"), b"pw");
+        // Other prompts: the user name first, then the password.
+        let mut m = Mechanism::new(MechanismKind::Login, "alice", "pw");
+        assert_eq!(m.respond(b"Who?"), b"alice");
+        assert_eq!(m.respond(b"\xff\x00"), b"pw");
+        assert_eq!(m.respond(b""), b"pw");
     }
 }

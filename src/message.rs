@@ -14,7 +14,8 @@ pub struct Prepared {
     pub from: String,
     /// The envelope recipients.
     pub to: Vec<String>,
-    /// The message without its Bcc and Resent-Bcc fields.
+    /// The message without its Bcc and Resent-Bcc fields, its mbox `From ` line and the
+    /// other lines of the header block that are not fields.
     pub bytes: Vec<u8>,
 }
 
@@ -26,7 +27,8 @@ pub fn prepare(
     from: Option<&str>,
     to: Option<&[String]>,
 ) -> Result<Prepared, SmtpError> {
-    let fields = headers::parse(msg);
+    let block = headers::parse_block(msg);
+    let fields = &block.fields;
     let resent_blocks = fields.iter().filter(|f| f.is("resent-date")).count();
     let prefix = match resent_blocks {
         0 => "",
@@ -74,7 +76,15 @@ pub fn prepare(
             "no recipients: none given and none in the To, Cc or Bcc headers".into(),
         ));
     }
-    let bytes = headers::without(msg, &fields, |f| f.is("bcc") || f.is("resent-bcc"));
+    // The Bcc fields and the lines that are not fields (the mbox `From ` line), which
+    // smtplib's generator (unixfrom=False) does not send either.
+    let cuts = fields
+        .iter()
+        .filter(|f| f.is("bcc") || f.is("resent-bcc"))
+        .map(|f| f.range.clone())
+        .chain(block.skipped.iter().cloned())
+        .collect();
+    let bytes = headers::cut(msg, cuts);
     Ok(Prepared { from, to, bytes })
 }
 
@@ -137,5 +147,30 @@ mod tests {
             None
         )
         .is_err());
+    }
+
+    /// Bcc must be found and cut whatever the line ends, and after an mbox `From ` line
+    /// (which is not sent either).
+    #[test]
+    fn bcc_found_and_cut_with_any_line_ends_and_a_from_line() {
+        let cases: [&[u8]; 8] = [
+            b"From: a@x.org\rTo: b@x.org\rBcc: c@x.org,\r d@x.org\r\rbody\r",
+            b"From: a@x.org\nTo: b@x.org\nBcc: c@x.org,\n d@x.org\n\nbody\n",
+            b"From: a@x.org\r\nTo: b@x.org\r\nBcc: c@x.org,\r\n d@x.org\r\n\r\nbody\r\n",
+            b"From: a@x.org\r\nTo: b@x.org\rBcc: c@x.org,\n d@x.org\r\n\rbody",
+            b"From sender@x.org Mon Jan  1 00:00:00 2024\nFrom: a@x.org\nTo: b@x.org\nBcc: c@x.org, d@x.org\n\nbody\n",
+            b"From sender@x.org Mon Jan  1 00:00:00 2024\r\nFrom: a@x.org\r\nTo: b@x.org\r\nbcc: c@x.org\r\nBCC: d@x.org\r\n\r\n",
+            b"From sender@x.org Mon Jan  1 00:00:00 2024\rFrom: a@x.org\rBcc: c@x.org\rTo: b@x.org\rBcc: d@x.org",
+            b"From: a@x.org\nTo: b@x.org\rResent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nResent-From: a@x.org\nResent-To: b@x.org\rResent-Bcc: c@x.org,\r\td@x.org\n\nbody",
+        ];
+        for msg in cases {
+            let p = prepare(msg, None, None).unwrap();
+            assert_eq!(p.from, "a@x.org", "{msg:?}");
+            assert_eq!(p.to, ["b@x.org", "c@x.org", "d@x.org"], "{msg:?}");
+            let sent = String::from_utf8_lossy(&p.bytes).to_ascii_lowercase();
+            assert!(!sent.contains("bcc"), "{msg:?} sent {sent:?}");
+            assert!(!sent.contains("from sender"), "{msg:?} sent {sent:?}");
+            assert!(sent.starts_with("from: a@x.org"), "{msg:?} sent {sent:?}");
+        }
     }
 }

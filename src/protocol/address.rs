@@ -2,6 +2,8 @@
 //! address lists (display names, quoted local parts, comments, groups) for
 //! `send-message`, as Python's `email.utils.getaddresses` reads them.
 
+use crate::error::SmtpError;
+
 /// One mailbox of an address list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mailbox {
@@ -214,19 +216,90 @@ pub fn parse_list(value: &str) -> Vec<Mailbox> {
     out
 }
 
-/// Turns what the caller gave into the `<addr>` form used in MAIL and RCPT:
-/// `Name <a@b>` gives `<a@b>`, `a@b (comment)` gives `<a@b>`, an empty string gives the
-/// null path `<>`, and anything else is wrapped in angle brackets as it is.
-pub fn quote_addr(addr: &str) -> String {
+/// Turns what the caller gave into the `<addr>` form used in MAIL and RCPT, reading it
+/// as smtplib's `quoteaddr` (through `email.utils.parseaddr`) does: an empty string
+/// gives the null path `<>`; `Name <a@b>` gives `<a@b>` (the first `<` outside a quoted
+/// string or comment opens the address); `a@b (comment)` gives `<a@b>`; a quoted local
+/// part such as `"a b"@x.org` keeps its quotes and spaces.
+///
+/// Refuses (`InvalidArgument`) whatever would change the command around the path, so
+/// that the caller's text cannot add ESMTP parameters: an address holding `<`, `>` or
+/// white space outside a quoted string, an unclosed `<` or quoted string, or anything
+/// but white space and comments after the closing `>`.
+pub fn quote_addr(addr: &str) -> Result<String, SmtpError> {
+    let refuse = |why: &str| {
+        Err(SmtpError::InvalidArgument(format!(
+            "address {addr:?} {why}"
+        )))
+    };
     let trimmed = addr.trim();
-    if let (Some(open), Some(close)) = (trimmed.rfind('<'), trimmed.rfind('>')) {
-        if open < close {
-            let inner = trimmed.get(open + 1..close).unwrap_or_default().trim();
-            return format!("<{inner}>");
+    let inner = match first_outside(trimmed, '<') {
+        Some(open) => {
+            let after = trimmed.get(open + 1..).unwrap_or_default();
+            let Some(close) = first_outside(after, '>') else {
+                return refuse("has a '<' that is not closed by '>'");
+            };
+            let rest = after.get(close + 1..).unwrap_or_default();
+            if !strip_comments(rest).trim().is_empty() {
+                return refuse("has text after the closing '>'");
+            }
+            after.get(..close).unwrap_or_default()
+        }
+        None => trimmed,
+    };
+    let path = strip_comments(inner);
+    let path = path.trim();
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for c in path.chars() {
+        if in_quotes {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_quotes = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '<' | '>' => return refuse(&format!("has a '{c}' in the address")),
+            c if c.is_whitespace() => {
+                return refuse("has white space outside a quoted string");
+            }
+            // A backslash outside quotes escapes nothing that may not stand alone (as
+            // strip_comments reads it, it keeps the next `"` from opening a quote).
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => in_quotes = true,
+            _ => {}
         }
     }
-    let without_comments = strip_comments(trimmed);
-    format!("<{}>", without_comments.trim())
+    if in_quotes {
+        return refuse("has a quoted string that is not closed");
+    }
+    Ok(format!("<{path}>"))
+}
+
+/// The byte index of the first `target` in `s` outside quoted strings and comments.
+fn first_outside(s: &str, target: char) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if in_quotes || depth > 0 => escaped = true,
+            '"' if depth == 0 => in_quotes = !in_quotes,
+            '(' if !in_quotes => depth += 1,
+            ')' if !in_quotes && depth > 0 => depth -= 1,
+            c if c == target && !in_quotes && depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Removes RFC 5322 comments `( … )`, nested or not, outside quoted strings.
@@ -266,6 +339,7 @@ fn strip_comments(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{parse_list, quote_addr, Mailbox};
+    use crate::error::SmtpError;
 
     fn addrs(v: &str) -> Vec<String> {
         parse_list(v).into_iter().map(|m| m.addr).collect()
@@ -308,14 +382,48 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(quote_addr("a@b.c"), "<a@b.c>");
-        assert_eq!(quote_addr("  a@b.c "), "<a@b.c>");
-        assert_eq!(quote_addr("Alice <a@b.c>"), "<a@b.c>");
-        assert_eq!(quote_addr("\"Al <x>\" <a@b.c>"), "<a@b.c>");
-        assert_eq!(quote_addr("<a@b.c>"), "<a@b.c>");
-        assert_eq!(quote_addr(""), "<>");
-        assert_eq!(quote_addr("<>"), "<>");
-        assert_eq!(quote_addr("a@b.c (Alice (the) first)"), "<a@b.c>");
-        assert_eq!(quote_addr("\"a(b)\"@c.d"), "<\"a(b)\"@c.d>");
+        let q = |a: &str| quote_addr(a).unwrap();
+        assert_eq!(q("a@b.c"), "<a@b.c>");
+        assert_eq!(q("  a@b.c "), "<a@b.c>");
+        assert_eq!(q("Alice <a@b.c>"), "<a@b.c>");
+        assert_eq!(q("\"Al <x>\" <a@b.c>"), "<a@b.c>");
+        assert_eq!(q("<a@b.c>"), "<a@b.c>");
+        assert_eq!(q(""), "<>");
+        assert_eq!(q("<>"), "<>");
+        assert_eq!(q("a@b.c (Alice (the) first)"), "<a@b.c>");
+        assert_eq!(q("\"a(b)\"@c.d"), "<\"a(b)\"@c.d>");
+        assert_eq!(q("\"a b\"@x.org"), "<\"a b\"@x.org>");
+        assert_eq!(q("Name (a <comment>) <a@b.c> (x) "), "<a@b.c>");
+        assert_eq!(q("< a@b.c >"), "<a@b.c>");
+        assert_eq!(q("<\"a> b\"@c.d>"), "<\"a> b\"@c.d>");
+        assert_eq!(q("<@r.a,@r.b:j@x.org>"), "<@r.a,@r.b:j@x.org>");
+    }
+
+    /// Whatever would put text outside the `<…>` path of MAIL or RCPT is refused.
+    #[test]
+    fn injection_refused() {
+        for bad in [
+            "victim@example.com> NOTIFY=SUCCESS ORCPT=rfc822;x",
+            "<victim@example.com> NOTIFY=SUCCESS",
+            "Name <a@b.c> ORCPT=rfc822;x",
+            "<a@b.c> \"quoted\"",
+            "a@b.c SIZE=1",
+            "a\tb@c.d",
+            "a\\ b@c.d",
+            "<a@b.c",
+            "Name <a@b.c (comment>",
+            "<a<b@c.d>",
+            "<a@b.c>>",
+            "a@b>c.d",
+            "\"a b@c.d",
+            "<\"a b@c.d>",
+            "a\\\"b c\"@d.e",
+        ] {
+            assert!(
+                matches!(quote_addr(bad), Err(SmtpError::InvalidArgument(_))),
+                "{bad:?} gave {:?}",
+                quote_addr(bad)
+            );
+        }
     }
 }

@@ -70,7 +70,7 @@ fn address_command(
     options: &[String],
     charset: Charset,
 ) -> Result<Vec<u8>, SmtpError> {
-    let mut args = quote_addr(addr);
+    let mut args = quote_addr(addr)?;
     for opt in options {
         check_arg("ESMTP option", opt, charset)?;
         args.push(' ');
@@ -130,6 +130,41 @@ mod tests {
         assert_eq!(
             rcpt_to("Bob <b@c>", &["NOTIFY=NEVER".into()], Charset::Ascii).unwrap(),
             b"RCPT TO:<b@c> NOTIFY=NEVER\r\n"
+        );
+    }
+
+    /// ESMTP parameter injection: nothing in the address may end the `<…>` path or add
+    /// parameters after it.
+    #[test]
+    fn esmtp_parameters_cannot_be_injected_through_the_address() {
+        for bad in [
+            "victim@example.com> NOTIFY=SUCCESS ORCPT=rfc822;x",
+            "<a@b.c> SIZE=1",
+            "Name <a@b.c> NOTIFY=NEVER",
+            "a@b.c NOTIFY=NEVER",
+            "<a@b.c",
+            "<a<b@c.d>",
+            "a b@c.d",
+            "a\\ b@c.d",
+            "a@b.c>",
+            "\"a b@c.d",
+        ] {
+            assert!(mail_from(bad, &[], Charset::Ascii).is_err(), "{bad:?}");
+            assert!(
+                matches!(
+                    rcpt_to(bad, &[], Charset::Ascii),
+                    Err(SmtpError::InvalidArgument(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            rcpt_to("Bob <b@c.d> (the boss)", &[], Charset::Ascii).unwrap(),
+            b"RCPT TO:<b@c.d>\r\n"
+        );
+        assert_eq!(
+            rcpt_to("\"b o b\"@c.d", &[], Charset::Ascii).unwrap(),
+            b"RCPT TO:<\"b o b\"@c.d>\r\n"
         );
     }
 }

@@ -1,5 +1,6 @@
-//! The message data of DATA: line-ending normalisation for text, dot-stuffing and the
-//! final `CRLF.CRLF`, each in one pass over the message.
+//! The message data of DATA and BDAT. For DATA: every line end sent as CRLF (RFC 5321
+//! §2.3.8, against SMTP smuggling), dot-stuffing and the final `CRLF.CRLF`, in one pass
+//! over the message; BDAT sends the bytes exactly.
 
 use crate::error::SmtpError;
 
@@ -42,24 +43,57 @@ pub fn text_to_bytes(text: &str) -> Result<Vec<u8>, SmtpError> {
 }
 
 /// What goes on the wire after DATA's 354, as pieces to send in order without joining
-/// them: `msg` with a dot doubled at the start of every line (a line starts at the
-/// beginning and after every LF, as in smtplib), CRLF added unless it already ends with
-/// one, then `.CRLF`. The pieces borrow `msg`, so a large message is not copied.
+/// them. Following RFC 5321 §2.3.8 (a bare CR or LF must not be sent), every bare CR
+/// and every bare LF in `msg` is sent as CRLF; then a dot is doubled at the start of
+/// every line (the beginning and after every CRLF); then CRLF is added unless the body
+/// already ends with one, and `.CRLF`. Normalising rather than stuffing only after LF
+/// (as smtplib does) stops SMTP smuggling: with a bare CR or LF left in, a receiver
+/// that takes it as a line end could find a line `.` inside the message and run the
+/// rest as commands. The pieces borrow `msg`, so a large message is not copied; the
+/// only pieces added are `\n` after a bare CR, `\r` before a bare LF, and the dots.
 pub fn body_parts(msg: &[u8]) -> Vec<&[u8]> {
     let mut parts: Vec<&[u8]> = Vec::with_capacity(4);
-    let mut start = 0;
-    for_each_dot_line(msg, |at| {
-        if let Some(run) = msg.get(start..at).filter(|r| !r.is_empty()) {
+    fn push<'a>(parts: &mut Vec<&'a [u8]>, run: Option<&'a [u8]>, added: &'static [u8]) {
+        if let Some(run) = run.filter(|r| !r.is_empty()) {
             parts.push(run);
         }
-        parts.push(b".");
-        start = at;
-    });
-    if let Some(run) = msg.get(start..).filter(|r| !r.is_empty()) {
-        parts.push(run);
+        if !added.is_empty() {
+            parts.push(added);
+        }
     }
-    // Dots are only ever added before a dot, so the end of `msg` is the end of the body.
-    parts.push(if msg.ends_with(b"\r\n") {
+    // Bytes from `start` on are not in `parts` yet; `line` is where the current line
+    // starts.
+    let mut start = 0;
+    let mut line = 0;
+    loop {
+        if msg.get(line) == Some(&b'.') {
+            push(&mut parts, msg.get(start..line), b".");
+            start = line;
+        }
+        let Some(end) = find_line_end(msg, line) else {
+            break;
+        };
+        match (msg.get(end), msg.get(end + 1)) {
+            // CRLF: nothing to do (the common case).
+            (Some(b'\r'), Some(b'\n')) => line = end + 2,
+            // A bare CR: add the LF.
+            (Some(b'\r'), _) => {
+                push(&mut parts, msg.get(start..end + 1), b"\n");
+                start = end + 1;
+                line = end + 1;
+            }
+            // A bare LF (the CR of a CRLF would have been found first): add the CR.
+            _ => {
+                push(&mut parts, msg.get(start..end), b"\r");
+                start = end;
+                line = end + 1;
+            }
+        }
+    }
+    push(&mut parts, msg.get(start..), b"");
+    // Dots are only ever added at line starts and line ends only made whole, so the body
+    // ends with CRLF exactly when `msg` ends with a CR or LF.
+    parts.push(if matches!(msg.last(), Some(b'\r' | b'\n')) {
         b".\r\n"
     } else {
         b"\r\n.\r\n"
@@ -83,52 +117,32 @@ fn bytes_equal(word: u64, byte: u8) -> u64 {
     !(((x & !HIGH) + !HIGH) | x) & HIGH
 }
 
-/// Calls `f` with the index of every dot that starts a line of `msg`, in order: index 0
-/// when `msg` starts with a dot, and i + 1 for every LF at i followed by a dot. Looks at
-/// eight bytes at a time, since a message is mostly lines that need nothing.
-fn for_each_dot_line(msg: &[u8], mut f: impl FnMut(usize)) {
-    // The high bit of byte 0 is set when the byte before the word is a line end (or
-    // the word starts the message).
-    let mut line_start = 0x80u64;
-    let mut base = 0;
-    let mut words = msg.chunks_exact(8);
-    for chunk in &mut words {
+/// The index of the first CR or LF in `msg` at or after `from`. Looks at eight bytes at
+/// a time, since a message is mostly bytes that are neither.
+fn find_line_end(msg: &[u8], from: usize) -> Option<usize> {
+    let rest = msg.get(from..)?;
+    let mut done = 0;
+    for chunk in rest.chunks_exact(8) {
         let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
             break;
         };
         let word = u64::from_le_bytes(bytes);
-        let dots = bytes_equal(word, b'.');
-        if dots == 0 {
-            // The common case: only whether the word's last byte ends a line matters.
-            line_start = if word >> 56 == u64::from(b'\n') {
-                0x80
-            } else {
-                0
-            };
-            base += 8;
-            continue;
+        let hits = bytes_equal(word, b'\r') | bytes_equal(word, b'\n');
+        if hits != 0 {
+            return Some(from + done + (hits.trailing_zeros() / 8) as usize);
         }
-        let lf = bytes_equal(word, b'\n');
-        let mut hits = ((lf << 8) | line_start) & dots;
-        line_start = lf >> 56;
-        while hits != 0 {
-            f(base + (hits.trailing_zeros() / 8) as usize);
-            hits &= hits - 1;
-        }
-        base += 8;
+        done += 8;
     }
-    let mut after_lf = line_start != 0;
-    for (i, &b) in words.remainder().iter().enumerate() {
-        if after_lf && b == b'.' {
-            f(base + i);
-        }
-        after_lf = b == b'\n';
-    }
+    rest.get(done..)?
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map(|i| from + done + i)
 }
 
 /// The whole message as one CHUNKING chunk (RFC 3030), as pieces to send in order:
-/// `BDAT n LAST`, then the bytes as they are (no dot-stuffing), with CRLF added unless
-/// they end with one, as for DATA.
+/// `BDAT n LAST`, then the bytes exactly as they are, with CRLF added unless they end
+/// with one. No dot-stuffing and no line-end normalisation: the chunk is delimited by
+/// its length, so it has no end marker that a bare CR or LF could fake.
 pub fn bdat_last_parts(msg: &[u8]) -> (Vec<u8>, [&[u8]; 2]) {
     let crlf: &[u8] = if msg.ends_with(b"\r\n") { b"" } else { b"\r\n" };
     let len = msg.len() + crlf.len();
@@ -162,7 +176,7 @@ mod tests {
             encode_body(b".a\r\n.\r\nb.c\r\n..d"),
             b"..a\r\n..\r\nb.c\r\n...d\r\n.\r\n"
         );
-        assert_eq!(encode_body(b"x\n.y"), b"x\n..y\r\n.\r\n");
+        assert_eq!(encode_body(b"x\n.y"), b"x\r\n..y\r\n.\r\n");
     }
 
     #[test]
@@ -170,7 +184,8 @@ mod tests {
         assert_eq!(encode_body(b""), b"\r\n.\r\n");
         assert_eq!(encode_body(b"a\r\n"), b"a\r\n.\r\n");
         assert_eq!(encode_body(b"a"), b"a\r\n.\r\n");
-        assert_eq!(encode_body(b"a\n"), b"a\n\r\n.\r\n");
+        assert_eq!(encode_body(b"a\n"), b"a\r\n.\r\n");
+        assert_eq!(encode_body(b"a\r"), b"a\r\n.\r\n");
     }
 
     #[test]
@@ -181,13 +196,37 @@ mod tests {
     }
 
     /// The word-at-a-time search finds exactly what a byte-by-byte one does, at every
-    /// alignment and across word boundaries.
+    /// alignment and across word boundaries, and the encoder gives what a byte-by-byte
+    /// one does.
     #[test]
-    fn dot_lines_match_a_byte_by_byte_search() {
-        fn slow(msg: &[u8]) -> Vec<usize> {
-            (0..msg.len())
-                .filter(|&i| msg[i] == b'.' && (i == 0 || msg[i - 1] == b'\n'))
-                .collect()
+    fn line_ends_match_a_byte_by_byte_search() {
+        fn slow_encode(msg: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut line_start = true;
+            let mut i = 0;
+            while i < msg.len() {
+                let b = msg[i];
+                if line_start && b == b'.' {
+                    out.push(b'.');
+                }
+                line_start = false;
+                match b {
+                    b'\r' | b'\n' => {
+                        out.extend_from_slice(b"\r\n");
+                        if b == b'\r' && msg.get(i + 1) == Some(&b'\n') {
+                            i += 1;
+                        }
+                        line_start = true;
+                    }
+                    _ => out.push(b),
+                }
+                i += 1;
+            }
+            if !out.ends_with(b"\r\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b".\r\n");
+            out
         }
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for len in 0..200 {
@@ -197,30 +236,267 @@ mod tests {
                         seed ^= seed << 13;
                         seed ^= seed >> 7;
                         seed ^= seed << 17;
-                        [b'.', b'\n', b'\r', b'x', 0x8a, 0xae, 0x2f, 0x0b][(seed % 8) as usize]
+                        [b'.', b'\n', b'\r', b'x', 0x8a, 0x8d, 0xae, 0x0b][(seed % 8) as usize]
                     })
                     .collect();
-                let mut found = Vec::new();
-                for_each_dot_line(&msg, |i| found.push(i));
-                assert_eq!(found, slow(&msg), "{msg:?}");
-                let mut stuffed = Vec::new();
-                for (i, &b) in msg.iter().enumerate() {
-                    if b == b'.' && (i == 0 || msg[i - 1] == b'\n') {
-                        stuffed.push(b'.');
-                    }
-                    stuffed.push(b);
+                for from in 0..=msg.len() {
+                    let slow = (from..msg.len()).find(|&i| msg[i] == b'\r' || msg[i] == b'\n');
+                    assert_eq!(find_line_end(&msg, from), slow, "{msg:?} from {from}");
                 }
-                if !stuffed.ends_with(b"\r\n") {
-                    stuffed.extend_from_slice(b"\r\n");
-                }
-                stuffed.extend_from_slice(b".\r\n");
-                assert_eq!(encode_body(&msg), stuffed, "{msg:?}");
+                assert_eq!(encode_body(&msg), slow_encode(&msg), "{msg:?}");
             }
         }
+    }
+
+    /// The common case (CRLF line ends, no dot at a line start) is sent as `msg` itself
+    /// and the final `.CRLF`: no pieces added.
+    #[test]
+    fn crlf_messages_are_not_split() {
+        let msg = b"From: a@b.c\r\nSubject: x.y\r\n\r\nbody. text\r\n";
+        assert_eq!(body_parts(msg), [&msg[..], b".\r\n"]);
+        assert_eq!(find_line_end(msg, 100), None);
+    }
+
+    /// SMTP smuggling: a bare CR before a dot must not give a receiver that ends lines
+    /// at a bare CR a line `.` (the end of data) with the rest read as commands.
+    #[test]
+    fn bare_cr_and_lf_are_sent_as_crlf_before_dot_stuffing() {
+        assert_eq!(
+            encode_body(b"a\r.\r\nRSET\r\n"),
+            b"a\r\n..\r\nRSET\r\n.\r\n"
+        );
+        assert_eq!(
+            encode_body(b"a\n.\nMAIL FROM:<x@y>\r"),
+            b"a\r\n..\r\nMAIL FROM:<x@y>\r\n.\r\n"
+        );
+        assert_eq!(encode_body(b"\r\r\n\n."), b"\r\n\r\n\r\n..\r\n.\r\n");
     }
 
     #[test]
     fn eight_bit_bytes_pass_through() {
         assert_eq!(encode_body(b"\xe9\xff\x00"), b"\xe9\xff\x00\r\n.\r\n");
+    }
+}
+
+/// Property tests: what four kinds of receiver read from the wire bytes. Each receiver
+/// is written byte by byte, so that it is plainly right.
+#[cfg(test)]
+mod receivers {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Where a receiver ends a line.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Eol {
+        /// Only at CRLF (RFC 5321).
+        Strict,
+        /// At CRLF and at a bare CR.
+        Cr,
+        /// At CRLF and at a bare LF.
+        Lf,
+        /// At CRLF, a bare CR and a bare LF.
+        Any,
+    }
+
+    const ALL: [Eol; 4] = [Eol::Strict, Eol::Cr, Eol::Lf, Eol::Any];
+
+    /// The next line of `buf` as (content, line end), or `None` when no line end is
+    /// found.
+    fn next_line(buf: &[u8], eol: Eol) -> Option<(&[u8], &[u8])> {
+        let mut i = 0;
+        while i < buf.len() {
+            let b = buf[i];
+            let next = buf.get(i + 1).copied();
+            if b == b'\r' && next == Some(b'\n') {
+                return Some((&buf[..i], &buf[i..i + 2]));
+            }
+            if b == b'\r' && matches!(eol, Eol::Cr | Eol::Any) {
+                return Some((&buf[..i], &buf[i..i + 1]));
+            }
+            if b == b'\n' && matches!(eol, Eol::Lf | Eol::Any) {
+                return Some((&buf[..i], &buf[i..i + 1]));
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// A DATA receiver: the message it stores (dot-stuffing removed, line ends as
+    /// received) and what follows the end of data, or `None` if it finds no end.
+    fn read_data(wire: &[u8], eol: Eol) -> Option<(Vec<u8>, &[u8])> {
+        let mut data = Vec::new();
+        let mut rest = wire;
+        loop {
+            let (content, end) = next_line(rest, eol)?;
+            rest = &rest[content.len() + end.len()..];
+            if content == b"." {
+                return Some((data, rest));
+            }
+            data.extend_from_slice(content.strip_prefix(b".").unwrap_or(content));
+            data.extend_from_slice(end);
+        }
+    }
+
+    /// A BDAT receiver: reads the command line, then the chunk by its length; gives the
+    /// chunk and what follows it.
+    fn read_bdat(wire: &[u8], eol: Eol) -> Option<(Vec<u8>, &[u8])> {
+        let (command, end) = next_line(wire, eol)?;
+        let command = std::str::from_utf8(command).ok()?;
+        let len: usize = command
+            .strip_prefix("BDAT ")?
+            .strip_suffix(" LAST")?
+            .parse()
+            .ok()?;
+        let rest = &wire[command.len() + end.len()..];
+        let chunk = rest.get(..len)?;
+        Some((chunk.to_vec(), &rest[len..]))
+    }
+
+    /// The message as a DATA receiver must store it: every line end (CRLF, bare CR,
+    /// bare LF) as CRLF, and ending with CRLF.
+    fn normalised(msg: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < msg.len() {
+            match msg[i] {
+                b'\r' => {
+                    out.extend_from_slice(b"\r\n");
+                    if msg.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                }
+                b'\n' => out.extend_from_slice(b"\r\n"),
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        if !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    const TRAILER: &[u8] = b"QUIT\r\n";
+
+    /// The command after the message must be read as that command, whole.
+    fn trailer_is_quit(rest: &[u8], eol: Eol) -> bool {
+        next_line(rest, eol) == Some((b"QUIT", b"\r\n")) && rest == TRAILER
+    }
+
+    fn check_data(msg: &[u8]) -> Result<(), TestCaseError> {
+        let mut wire = encode_body(msg);
+        prop_assert_eq!(&wire, &body_parts(msg).concat());
+        wire.extend_from_slice(TRAILER);
+        let expected = normalised(msg);
+        for eol in ALL {
+            let read = read_data(&wire, eol);
+            prop_assert!(read.is_some(), "{:?}: no end of data in {:?}", eol, wire);
+            let Some((data, rest)) = read else {
+                continue;
+            };
+            prop_assert_eq!(&data, &expected, "{:?} receiver, wire {:?}", eol, wire);
+            prop_assert!(
+                trailer_is_quit(rest, eol),
+                "{:?}: after the data {:?}",
+                eol,
+                rest
+            );
+        }
+        Ok(())
+    }
+
+    fn check_bdat(msg: &[u8]) -> Result<(), TestCaseError> {
+        let mut wire = bdat_last(msg);
+        wire.extend_from_slice(TRAILER);
+        let mut expected = msg.to_vec();
+        if !expected.ends_with(b"\r\n") {
+            expected.extend_from_slice(b"\r\n");
+        }
+        for eol in ALL {
+            let read = read_bdat(&wire, eol);
+            prop_assert!(read.is_some(), "{:?}: no chunk in {:?}", eol, wire);
+            let Some((chunk, rest)) = read else {
+                continue;
+            };
+            prop_assert_eq!(&chunk, &expected, "{:?} receiver, wire {:?}", eol, wire);
+            prop_assert!(
+                trailer_is_quit(rest, eol),
+                "{:?}: after the chunk {:?}",
+                eol,
+                rest
+            );
+        }
+        Ok(())
+    }
+
+    /// Bytes biased towards the ones that matter: `.`, CR, LF, and some others.
+    fn risky_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            4 => Just(b'.'),
+            4 => Just(b'\r'),
+            4 => Just(b'\n'),
+            2 => Just(b'x'),
+            1 => Just(b' '),
+            1 => 0x80u8..=0xff,
+            1 => any::<u8>(),
+        ];
+        prop::collection::vec(byte, 0..64)
+    }
+
+    /// Text biased the same way, with some non-ASCII (which text mode refuses).
+    fn risky_text() -> impl Strategy<Value = String> {
+        let c = prop_oneof![
+            4 => Just('.'),
+            4 => Just('\r'),
+            4 => Just('\n'),
+            2 => Just('x'),
+            1 => Just('\u{e9}'),
+            1 => any::<char>(),
+        ];
+        prop_oneof![
+            prop::collection::vec(c, 0..64).prop_map(|v| v.into_iter().collect()),
+            any::<String>(),
+            "[ -~\r\n]{0,80}",
+        ]
+    }
+
+    proptest! {
+        // No regression files: they would land outside src/.
+        #![proptest_config(ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn data_bytes_mode_is_read_exactly(msg in risky_bytes()) {
+            check_data(&msg)?;
+        }
+
+        #[test]
+        fn data_bytes_mode_is_read_exactly_any_bytes(msg in prop::collection::vec(any::<u8>(), 0..300)) {
+            check_data(&msg)?;
+        }
+
+        #[test]
+        fn data_text_mode_is_read_exactly(text in risky_text()) {
+            match text_to_bytes(&text) {
+                Ok(msg) => check_data(&msg)?,
+                Err(_) => prop_assert!(!text.is_ascii()),
+            }
+        }
+
+        #[test]
+        fn bdat_bytes_mode_is_read_exactly(msg in risky_bytes()) {
+            check_bdat(&msg)?;
+        }
+
+        #[test]
+        fn bdat_text_mode_is_read_exactly(text in risky_text()) {
+            match text_to_bytes(&text) {
+                Ok(msg) => check_bdat(&msg)?,
+                Err(_) => prop_assert!(!text.is_ascii()),
+            }
+        }
     }
 }
