@@ -38,13 +38,6 @@ impl DebugLog {
         }
     }
 
-    /// Logs the parts of one write as [`DebugLog::sent`] would log them joined.
-    pub fn sent_parts(&self, parts: &[&[u8]]) {
-        if self.enabled() {
-            self.sent(&parts.concat());
-        }
-    }
-
     /// Logs a complete reply, one entry per line as the server sent it.
     pub fn received(&self, code: u16, text: &str) {
         if self.enabled() {
