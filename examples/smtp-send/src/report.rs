@@ -108,7 +108,7 @@ impl Outcome {
                 for r in refused {
                     out.push_str(&format!(
                         "refused {}: {}\n",
-                        r.recipient,
+                        printable(&r.recipient),
                         reply_text(&r.reply)
                     ));
                 }
@@ -212,9 +212,38 @@ fn failure_json(failure: &Failure) -> Value {
     Value::Object(map)
 }
 
-/// A reply as `550 5.1.1 text`, continuation lines indented.
+/// A reply as `550 5.1.1 text`, continuation lines indented, control characters
+/// escaped.
 fn reply_text(reply: &Reply) -> String {
-    format!("{} {}", reply.code, reply.text.replace('\n', "\n    "))
+    format!(
+        "{} {}",
+        reply.code,
+        printable(&reply.text).replace('\n', "\n    ")
+    )
+}
+
+/// `s` safe to print on a terminal: line feeds kept, every other control character
+/// (CR, ESC, C1 controls, DEL) and the bidirectional and line-separator marks shown as
+/// escapes, so a server's reply cannot move the cursor, recolour or rewrite the screen.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push('\n'),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The error for stderr: `smtp-send: error: KIND: fields`, one line per refusal.
@@ -231,16 +260,24 @@ fn failure_text(failure: &Failure) -> String {
         | SmtpError::Io(m)
         | SmtpError::InvalidArgument(m)
         | SmtpError::MalformedReply(m)
-        | SmtpError::DeliveryUnknown(m) => m.clone(),
+        | SmtpError::DeliveryUnknown(m) => printable(m),
         SmtpError::Response(r)
         | SmtpError::DataError(r)
         | SmtpError::ConnectError(r)
         | SmtpError::HeloError(r)
         | SmtpError::AuthenticationError(r) => reply_text(r),
-        SmtpError::SenderRefused(s) => format!("sender {}: {}", s.sender, reply_text(&s.reply)),
+        SmtpError::SenderRefused(s) => {
+            format!("sender {}: {}", printable(&s.sender), reply_text(&s.reply))
+        }
         SmtpError::RecipientsRefused(list) => list
             .iter()
-            .map(|r| format!("\n  refused {}: {}", r.recipient, reply_text(&r.reply)))
+            .map(|r| {
+                format!(
+                    "\n  refused {}: {}",
+                    printable(&r.recipient),
+                    reply_text(&r.reply)
+                )
+            })
             .collect(),
     };
     let sep = if detail.starts_with('\n') { "" } else { ": " };
@@ -354,6 +391,24 @@ mod tests {
             o.to_json(),
             json!({"ok": false, "sent": 0, "error": {"kind": "host", "message": "trap"}})
         );
+    }
+
+    #[test]
+    fn replies_cannot_drive_the_terminal() {
+        let e = SmtpError::DataError(reply(
+            554,
+            "no\x1b[2J\x1b]0;pwned\x07\r\u{202e}txt\u{9b}",
+            false,
+        ));
+        let text = failure_text(&Failure::Smtp(e));
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\x1b[2J"), "{text}");
+        assert!(text.contains("\\u{202e}"), "{text}");
+        let e = SmtpError::MalformedReply("reply \x1b[31mred".into());
+        assert!(!failure_text(&Failure::Smtp(e)).contains('\x1b'));
     }
 
     #[test]
