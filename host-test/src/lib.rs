@@ -116,12 +116,19 @@ impl SmtpHost {
         })
     }
 
-    /// One host per process, loaded from [`COMPONENT_WASM`] on first use.
+    /// One host per process, loaded on first use from [`COMPONENT_WASM`], or from the
+    /// file `SMTP_TEST_COMPONENT` names when set (to run the same tests against another
+    /// build, such as an earlier release).
     pub fn shared() -> Result<&'static SmtpHost> {
         static HOST: OnceLock<std::result::Result<SmtpHost, String>> = OnceLock::new();
-        HOST.get_or_init(|| SmtpHost::load(Path::new(COMPONENT_WASM)).map_err(|e| format!("{e:#}")))
-            .as_ref()
-            .map_err(|e| wasmtime::format_err!("{e}"))
+        HOST.get_or_init(|| {
+            let path = std::env::var_os("SMTP_TEST_COMPONENT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(COMPONENT_WASM));
+            SmtpHost::load(&path).map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| wasmtime::format_err!("{e}"))
     }
 
     /// A new instance of the component with one new SMTP client in it.
