@@ -23,13 +23,19 @@ impl DebugLog {
         self.level > 0
     }
 
-    /// Logs bytes sent, one entry per line, bounded as [`sent_entries`] says.
+    /// Logs command lines sent, one entry per line, each line cut at [`LINE_CAP`]
+    /// bytes but every line shown (they are the caller's own commands, however many
+    /// recipients a pipelined batch has).
     pub fn sent(&self, bytes: &[u8]) {
-        self.sent_parts(&[bytes]);
+        if self.enabled() {
+            for entry in entries(&[bytes], usize::MAX) {
+                self.write("send", &entry);
+            }
+        }
     }
 
-    /// Logs what [`DebugLog::sent`] would for `parts` joined, without joining them:
-    /// the memory used depends on the caps of [`sent_entries`], not on the message.
+    /// Logs message data sent as `parts`, without joining them, bounded as
+    /// [`sent_entries`] says: the memory used depends on the caps, not on the message.
     pub fn sent_parts(&self, parts: &[&[u8]]) {
         if self.enabled() {
             for entry in sent_entries(parts) {
@@ -77,7 +83,15 @@ pub const LINES_CAP: usize = 100;
 /// [`LINES_CAP`] lines the rest is one entry `... (K more lines, B bytes)`. What this
 /// holds depends on the caps, not on the size of `parts`.
 pub fn sent_entries(parts: &[&[u8]]) -> Vec<String> {
-    let mut t = Entries::default();
+    entries(parts, LINES_CAP)
+}
+
+/// [`sent_entries`] with `lines_cap` instead of [`LINES_CAP`].
+fn entries(parts: &[&[u8]], lines_cap: usize) -> Vec<String> {
+    let mut t = Entries {
+        lines_cap,
+        ..Entries::default()
+    };
     for part in parts {
         t.feed(part);
     }
@@ -87,6 +101,8 @@ pub fn sent_entries(parts: &[&[u8]]) -> Vec<String> {
 /// The state of [`sent_entries`].
 #[derive(Default)]
 struct Entries {
+    /// Lines logged before the rest is summarised.
+    lines_cap: usize,
     entries: Vec<String>,
     /// The current line, escaped, up to its first `LINE_CAP` bytes.
     shown: String,
@@ -101,7 +117,7 @@ struct Entries {
 impl Entries {
     fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            if self.entries.len() >= LINES_CAP {
+            if self.entries.len() >= self.lines_cap {
                 self.more_bytes += bytes.len();
                 self.more_lines += bytes.iter().filter(|&&b| b == b'\n').count();
                 self.more_open = bytes.last() != Some(&b'\n');

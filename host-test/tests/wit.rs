@@ -14,7 +14,7 @@ use std::path::Path;
 use wit_parser::decoding::{decode, DecodedWasm};
 use wit_parser::{Docs, Interface, InterfaceId, Resolve, TypeDefKind, WorldItem};
 
-const INTERFACE: &str = "smtplib:smtp/client@0.1.0";
+const INTERFACE: &str = "smtplib:smtp/client@0.1.1";
 
 const ERROR_CASES: &[&str] = &[
     "server-disconnected",

@@ -660,9 +660,18 @@ impl Session {
             }
         }
         if self.log.enabled() {
+            // Commands in full; the message summarised past the transcript's caps.
             match &pending.shown {
                 Some(text) => self.log.sent(text.as_bytes()),
-                None => self.log.sent_parts(&parts),
+                None => self.log.sent(&pending.head),
+            }
+            let body = if pending.head.is_empty() {
+                parts.get(..)
+            } else {
+                parts.get(1..)
+            };
+            if let Some(body) = body.filter(|b| !b.is_empty()) {
+                self.log.sent_parts(body);
             }
         }
         Some(Transmit { parts })

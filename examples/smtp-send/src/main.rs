@@ -429,7 +429,8 @@ mod tests {
     use super::*;
 
     /// Through the component to the demo server and back: the bytes arrive unchanged,
-    /// dots, bare line ends and 8-bit bytes included, once per `--count`.
+    /// dots and 8-bit bytes included, once per `--count`; a bare LF or CR arrives as
+    /// CRLF (RFC 5321 §2.3.8: DATA carries no bare line ends, so none can end it early).
     #[test]
     fn demo_round_trip_is_byte_exact() {
         let demo = DemoServer::start().unwrap();
@@ -447,10 +448,12 @@ mod tests {
         assert!(o.result.unwrap().is_empty());
         let received = demo.received();
         assert_eq!(received.len(), 2);
+        let expected =
+            b"Subject: t \xe9\r\n\r\n.dot\r\n..two\r\n.\r\nbare\r\nlf, bare\r\ncr\r\n\x80\xff\r\n";
         for r in received {
             assert_eq!(r.mail_from, DEFAULT_FROM);
             assert_eq!(r.rcpt_tos, to);
-            assert_eq!(r.data, body);
+            assert_eq!(r.data, expected);
         }
     }
 
