@@ -66,6 +66,16 @@ pub struct Client<N: Network> {
     read_buf: Vec<u8>,
 }
 
+/// smtplib's LMTP takes a Unix socket path for `host`: WASI 0.2 has no Unix sockets.
+fn refuse_unix_path(host: &str) -> Result<(), SmtpError> {
+    if host.starts_with('/') {
+        return Err(SmtpError::NotSupported(format!(
+            "{host:?} looks like a Unix socket path: WASI 0.2 has no Unix sockets, connect over TCP"
+        )));
+    }
+    Ok(())
+}
+
 fn internal(what: &str) -> SmtpError {
     SmtpError::Io(format!("internal: unexpected outcome of {what}"))
 }
@@ -188,11 +198,7 @@ impl<N: Network> Client<N> {
         port: Option<u16>,
         default_port: u16,
     ) -> Result<N::Conn, SmtpError> {
-        if host.starts_with('/') {
-            return Err(SmtpError::NotSupported(format!(
-                "{host:?} looks like a Unix socket path: WASI 0.2 has no Unix sockets, connect over TCP"
-            )));
-        }
+        refuse_unix_path(host)?;
         let timeout = self.timeout_ns()?;
         let source = self.source()?;
         let target = endpoint::parse(host, port, default_port)?;
@@ -235,12 +241,11 @@ impl<N: Network> Client<N> {
         port: Option<u16>,
         settings: &TlsSettings,
     ) -> Result<Reply, SmtpError> {
-        let name_host = endpoint::parse(host, port, SMTP_SSL_PORT)
-            .map(|t| match t.host {
-                Host::Ip(ip) => ip.to_string(),
-                Host::Name(name) => name,
-            })
-            .unwrap_or_default();
+        refuse_unix_path(host)?;
+        let name_host = match endpoint::parse(host, port, SMTP_SSL_PORT)?.host {
+            Host::Ip(ip) => ip.to_string(),
+            Host::Name(name) => name,
+        };
         let setup = tls_config::build(settings, &name_host)?;
         let tcp = self.open(host, port, SMTP_SSL_PORT)?;
         let timeout = self.timeout_ns()?;

@@ -5,3 +5,4 @@
 pub mod peer;
 
 mod matrix;
+mod policy;

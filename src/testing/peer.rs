@@ -629,6 +629,9 @@ pub fn unstuff(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Where a client connected to, and the source address it asked for.
+pub type Connected = (Endpoint, Option<(IpAddr, u16)>);
+
 /// The virtual clock and the server, shared by the network and its connection.
 #[derive(Clone, Debug)]
 pub struct Pair {
@@ -636,6 +639,10 @@ pub struct Pair {
     pub now: Rc<RefCell<u64>>,
     /// The server.
     pub server: Rc<RefCell<Server>>,
+    /// Where the client connected to, and from.
+    pub target: Rc<RefCell<Option<Connected>>>,
+    /// The address the connection reports for the peer (loopback unless set).
+    pub peer_ip: IpAddr,
 }
 
 impl Pair {
@@ -644,6 +651,8 @@ impl Pair {
         Pair {
             now: Rc::new(RefCell::new(0)),
             server: Rc::new(RefCell::new(Server::new(cfg))),
+            target: Rc::new(RefCell::new(None)),
+            peer_ip: IpAddr::from([127, 0, 0, 1]),
         }
     }
 
@@ -658,10 +667,20 @@ impl Network for Pair {
 
     fn connect(
         &mut self,
-        _target: &Endpoint,
-        _source: Option<(IpAddr, u16)>,
+        target: &Endpoint,
+        source: Option<(IpAddr, u16)>,
         _timeout_ns: u64,
     ) -> Result<Pair, SmtpError> {
+        *self.target.borrow_mut() = Some((target.clone(), source));
+        // A new connection meets a new server (with the same behaviour).
+        let used = {
+            let server = self.server.borrow();
+            !server.wire.is_empty() || server.out.is_empty()
+        };
+        if used {
+            let cfg = self.server.borrow().cfg.clone();
+            *self.server.borrow_mut() = Server::new(cfg);
+        }
         Ok(self.clone())
     }
 }
@@ -732,6 +751,6 @@ impl Io for Pair {
     }
 
     fn peer(&self) -> Option<IpAddr> {
-        Some(IpAddr::from([127, 0, 0, 1]))
+        Some(self.peer_ip)
     }
 }
