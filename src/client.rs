@@ -10,7 +10,6 @@ use crate::auth::{self, Mechanism, MechanismKind};
 use crate::driver::{self, Io};
 use crate::endpoint::{self, Endpoint, Host};
 use crate::error::{Refusal, SmtpError};
-use crate::protocol::command::{self, Charset};
 use crate::protocol::ehlo::Features;
 use crate::protocol::reply::Reply;
 use crate::session::{AuthStep, Outcome, Session, SessionConfig};
@@ -380,33 +379,6 @@ impl<N: Network> Client<N> {
         Ok(replies.swap_remove(0).1)
     }
 
-    /// Checks `sendmail`'s arguments as its commands will carry them, before anything
-    /// is sent: CR, LF, NUL, non-ASCII without SMTPUTF8, addresses that would change the
-    /// command, no recipients.
-    fn check_sendmail(
-        from: &str,
-        to: &[String],
-        mail_options: &[String],
-        rcpt_options: &[String],
-    ) -> Result<(), SmtpError> {
-        if to.is_empty() {
-            return Err(SmtpError::InvalidArgument("no recipients given".into()));
-        }
-        let charset = if mail_options
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case("smtputf8"))
-        {
-            Charset::Utf8
-        } else {
-            Charset::Ascii
-        };
-        command::mail_from(from, mail_options, charset)?;
-        for addr in to {
-            command::rcpt_to(addr, rcpt_options, charset)?;
-        }
-        Ok(())
-    }
-
     /// smtplib's `sendmail` for a message in wire form: the refused recipients.
     pub fn sendmail(
         &mut self,
@@ -416,7 +388,7 @@ impl<N: Network> Client<N> {
         mail_options: &[String],
         rcpt_options: &[String],
     ) -> Result<Vec<Refusal>, SmtpError> {
-        Self::check_sendmail(from, to, mail_options, rcpt_options)?;
+        Session::check_sendmail(from, to, mail_options, rcpt_options)?;
         self.ehlo_or_helo_if_needed()?;
         match self.exec(|s| s.begin_sendmail(from, to, msg, mail_options, rcpt_options))? {
             Outcome::Sent(refused) => Ok(refused),

@@ -14,37 +14,68 @@ use common::*;
 use host_test::servers::{Aiosmtpd, SmtpSink};
 use host_test::{ClientOptions, Message, SaslMechanism, SmtpError, SmtpHost, Stderr};
 
-/// A peer on 127.0.0.1 that runs `script` on its one connection. What it read is
-/// returned through the shared buffer by the script itself.
-fn peer(script: impl FnOnce(TcpStream) + Send + 'static) -> u16 {
+/// One scripted connection: what the peer writes and reads, in order.
+struct Script {
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+}
+
+impl Script {
+    /// Writes `bytes`.
+    fn send(&mut self, bytes: &[u8]) {
+        self.w.write_all(bytes).unwrap();
+    }
+
+    /// Reads one command line.
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.r.read_line(&mut l).unwrap();
+        l
+    }
+
+    /// Reads a command line before each of `replies`, and answers it with that reply.
+    fn answer(&mut self, replies: &[&[u8]]) {
+        for reply in replies {
+            self.line();
+            self.send(reply);
+        }
+    }
+
+    /// The greeting, then a reply to the hello and to `commands` more commands, then
+    /// 354 to DATA, and the data up to and including the CRLF.CRLF a strict receiver
+    /// ends it at.
+    fn through_data(&mut self, hello: &[u8], commands: usize) -> Vec<u8> {
+        self.send(b"220 scripted\r\n");
+        self.answer(&[hello]);
+        for _ in 0..commands {
+            self.answer(&[b"250 ok\r\n"]);
+        }
+        self.answer(&[b"354 go\r\n"]);
+        let mut got = Vec::new();
+        while !got.ends_with(b"\r\n.\r\n") {
+            let mut byte = [0u8; 1];
+            if self.r.read(&mut byte).unwrap_or(0) == 0 {
+                break;
+            }
+            got.push(byte[0]);
+        }
+        got
+    }
+}
+
+/// A peer on 127.0.0.1 that runs `script` on its one connection.
+fn peer(script: impl FnOnce(Script) + Send + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         let (s, _) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        script(s);
+        script(Script {
+            w: s.try_clone().unwrap(),
+            r: BufReader::new(s),
+        });
     });
     port
-}
-
-/// Reads one command line.
-fn line(r: &mut BufReader<TcpStream>) -> String {
-    let mut l = String::new();
-    r.read_line(&mut l).unwrap();
-    l
-}
-
-/// Reads DATA up to and including the CRLF.CRLF a strict receiver ends it at.
-fn data(r: &mut BufReader<TcpStream>) -> Vec<u8> {
-    let mut got = Vec::new();
-    while !got.ends_with(b"\r\n.\r\n") {
-        let mut byte = [0u8; 1];
-        if r.read(&mut byte).unwrap_or(0) == 0 {
-            break;
-        }
-        got.push(byte[0]);
-    }
-    got
 }
 
 fn quick(timeout_ms: u32) -> host_test::Client {
@@ -56,19 +87,15 @@ fn quick(timeout_ms: u32) -> host_test::Client {
 
 #[test]
 fn pipelined_bdat_then_a_hang_up_is_delivery_unknown() {
-    let port = peer(|s| {
-        let mut w = s.try_clone().unwrap();
-        let mut r = BufReader::new(s);
-        w.write_all(b"220 mx\r\n").unwrap();
-        line(&mut r);
-        w.write_all(b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n")
-            .unwrap();
+    let port = peer(|mut p| {
+        p.send(b"220 mx\r\n");
+        p.answer(&[b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"]);
         // MAIL, RCPT and BDAT 6 LAST with the message in one write: read all, say nothing.
-        line(&mut r);
-        line(&mut r);
-        line(&mut r);
+        for _ in 0..3 {
+            p.line();
+        }
         let mut body = [0u8; 6];
-        r.read_exact(&mut body).unwrap();
+        p.r.read_exact(&mut body).unwrap();
     });
     let mut c = quick(5000);
     c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
@@ -87,20 +114,9 @@ fn pipelined_bdat_then_a_hang_up_is_delivery_unknown() {
 
 #[test]
 fn an_lmtp_stream_that_breaks_names_who_got_the_message() {
-    let port = peer(|s| {
-        let mut w = s.try_clone().unwrap();
-        let mut r = BufReader::new(s);
-        w.write_all(b"220 lmtp\r\n").unwrap();
-        line(&mut r);
-        w.write_all(b"250 lmtp\r\n").unwrap();
-        for _ in 0..3 {
-            line(&mut r);
-            w.write_all(b"250 ok\r\n").unwrap();
-        }
-        line(&mut r);
-        w.write_all(b"354 go\r\n").unwrap();
-        data(&mut r);
-        w.write_all(b"250 2.0.0 <a@x.org> delivered\r\n").unwrap();
+    let port = peer(|mut p| {
+        p.through_data(b"250 lmtp\r\n", 3);
+        p.send(b"250 2.0.0 <a@x.org> delivered\r\n");
     });
     let mut c = SmtpHost::shared()
         .unwrap()
@@ -127,9 +143,9 @@ fn an_lmtp_stream_that_breaks_names_who_got_the_message() {
 
 #[test]
 fn a_trickled_reply_is_bounded_by_the_timeout() {
-    let port = peer(|mut s| {
+    let port = peer(|mut p| {
         for b in b"220 slowly but surely\r\n" {
-            if s.write_all(&[*b]).is_err() {
+            if p.w.write_all(&[*b]).is_err() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(300));
@@ -147,22 +163,10 @@ fn a_trickled_reply_is_bounded_by_the_timeout() {
 fn a_bare_cr_can_never_end_the_data_early() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let port = peer(move |s| {
-        let mut w = s.try_clone().unwrap();
-        let mut r = BufReader::new(s);
-        w.write_all(b"220 mx\r\n").unwrap();
-        for reply in [
-            &b"250 mx\r\n"[..],
-            b"250 ok\r\n",
-            b"250 ok\r\n",
-            b"354 go\r\n",
-        ] {
-            line(&mut r);
-            w.write_all(reply).unwrap();
-        }
-        *log.lock().unwrap() = data(&mut r);
-        w.write_all(b"250 ok\r\n").unwrap();
-        line(&mut r);
+    let port = peer(move |mut p| {
+        *log.lock().unwrap() = p.through_data(b"250 mx\r\n", 2);
+        p.send(b"250 ok\r\n");
+        p.line();
     });
     let mut c = quick(5000);
     c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
@@ -222,19 +226,16 @@ fn bcc_never_leaks_with_cr_line_ends_or_a_from_line() {
 
 #[test]
 fn a_reply_echoing_credentials_is_masked_in_results_and_transcript() {
-    let port = peer(|s| {
-        let mut w = s.try_clone().unwrap();
-        let mut r = BufReader::new(s);
-        w.write_all(b"220 mx\r\n").unwrap();
-        line(&mut r);
-        w.write_all(b"250-mx\r\n250 AUTH PLAIN\r\n").unwrap();
-        let auth = line(&mut r);
+    let port = peer(|mut p| {
+        p.send(b"220 mx\r\n");
+        p.answer(&[b"250-mx\r\n250 AUTH PLAIN\r\n"]);
+        let auth = p.line();
         let echo = format!(
             "235 2.7.0 you sent {} and the password is hunter2-secret\r\n",
             auth.trim()
         );
-        w.write_all(echo.as_bytes()).unwrap();
-        line(&mut r);
+        p.send(echo.as_bytes());
+        p.line();
     });
     let mut c = quick(5000);
     c.set_debuglevel(1).unwrap();
@@ -250,21 +251,16 @@ fn a_reply_echoing_credentials_is_masked_in_results_and_transcript() {
 
 #[test]
 fn login_answers_the_prompt_it_is_given() {
-    let port = peer(|s| {
-        let mut w = s.try_clone().unwrap();
-        let mut r = BufReader::new(s);
-        w.write_all(b"220 mx\r\n").unwrap();
-        line(&mut r);
-        w.write_all(b"250-mx\r\n250 AUTH LOGIN\r\n").unwrap();
-        line(&mut r); // AUTH LOGIN
-        w.write_all(b"334 UGFzc3dvcmQ6\r\n").unwrap(); // Password:
-        let pw = line(&mut r);
-        w.write_all(b"334 VXNlcm5hbWU6\r\n").unwrap(); // Username:
-        let user = line(&mut r);
+    let port = peer(|mut p| {
+        p.send(b"220 mx\r\n");
+        // EHLO, then AUTH LOGIN answered with the Password: prompt first.
+        p.answer(&[b"250-mx\r\n250 AUTH LOGIN\r\n", b"334 UGFzc3dvcmQ6\r\n"]);
+        let pw = p.line();
+        p.send(b"334 VXNlcm5hbWU6\r\n"); // Username:
+        let user = p.line();
         let ok = pw.trim() == "cHc=" && user.trim() == "dQ=="; // "pw", "u"
-        w.write_all(if ok { b"235 ok\r\n" } else { b"535 no\r\n" })
-            .unwrap();
-        line(&mut r);
+        p.send(if ok { b"235 ok\r\n" } else { b"535 no\r\n" });
+        p.line();
     });
     let mut c = quick(5000);
     c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
@@ -305,25 +301,12 @@ fn the_transcript_of_a_large_message_stays_small() {
 
 #[test]
 fn replies_with_no_command_waiting_are_never_taken_as_answers() {
-    let port = peer(|s| {
-        let mut w = s.try_clone().unwrap();
-        let mut r = BufReader::new(s);
-        w.write_all(b"220 lmtp\r\n").unwrap();
-        line(&mut r);
-        w.write_all(b"250 lmtp\r\n").unwrap();
-        for _ in 0..2 {
-            line(&mut r);
-            w.write_all(b"250 ok\r\n").unwrap();
-        }
-        line(&mut r);
-        w.write_all(b"354 go\r\n").unwrap();
-        data(&mut r);
+    let port = peer(|mut p| {
+        p.through_data(b"250 lmtp\r\n", 2);
         // One recipient, two verdicts: the second would answer the next command.
-        w.write_all(b"250 2.0.0 delivered\r\n452 4.2.2 over quota\r\n")
-            .unwrap();
-        line(&mut r);
-        w.write_all(b"250 2.0.0 noop ok\r\n").unwrap();
-        line(&mut r);
+        p.send(b"250 2.0.0 delivered\r\n452 4.2.2 over quota\r\n");
+        p.answer(&[b"250 2.0.0 noop ok\r\n"]);
+        p.line();
     });
     let mut c = SmtpHost::shared()
         .unwrap()
@@ -345,24 +328,10 @@ fn replies_with_no_command_waiting_are_never_taken_as_answers() {
 
 #[test]
 fn any_2xx_after_the_data_is_acceptance() {
-    let port = peer(|s| {
-        let mut w = s.try_clone().unwrap();
-        let mut r = BufReader::new(s);
-        w.write_all(b"220 mx\r\n").unwrap();
-        for reply in [
-            &b"250 mx\r\n"[..],
-            b"250 ok\r\n",
-            b"250 ok\r\n",
-            b"354 go\r\n",
-        ] {
-            line(&mut r);
-            w.write_all(reply).unwrap();
-        }
-        data(&mut r);
-        w.write_all(b"251 2.0.0 accepted, will forward\r\n")
-            .unwrap();
-        line(&mut r);
-        w.write_all(b"221 bye\r\n").unwrap();
+    let port = peer(|mut p| {
+        p.through_data(b"250 mx\r\n", 2);
+        p.send(b"251 2.0.0 accepted, will forward\r\n");
+        p.answer(&[b"221 bye\r\n"]);
     });
     let mut c = quick(5000);
     c.connect("127.0.0.1", Some(port)).unwrap().unwrap();

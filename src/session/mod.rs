@@ -496,26 +496,9 @@ impl Session {
         mail_options: &[String],
         rcpt_options: &[String],
     ) -> Result<(), SmtpError> {
-        if to.is_empty() {
-            return Err(SmtpError::InvalidArgument("no recipients given".into()));
-        }
+        Session::check_sendmail(from, to, mail_options, rcpt_options)?;
         if !matches!(self.phase, Phase::Idle) {
             return Err(not_connected());
-        }
-        let wants_utf8 = mail_options
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case("smtputf8"));
-        let charset = if wants_utf8 {
-            Charset::Utf8
-        } else {
-            Charset::Ascii
-        };
-        command::check_arg("sender address", from, charset)?;
-        for addr in to {
-            command::check_arg("recipient address", addr, charset)?;
-        }
-        for opt in mail_options.iter().chain(rcpt_options) {
-            command::check_arg("ESMTP option", opt, charset)?;
         }
         let esmtp = self.hello.does_esmtp;
         let mut esmtp_opts = Vec::with_capacity(mail_options.len() + 1);
@@ -563,6 +546,34 @@ impl Session {
             self.config.lmtp,
         );
         self.begin(Op::Transaction(Box::new(txn)), first)
+    }
+
+    /// Checks `sendmail`'s arguments as its commands will carry them, so that a caller
+    /// can refuse them before anything is sent (before EHLO too): CR, LF, NUL,
+    /// non-ASCII without SMTPUTF8, addresses that would change the command, no
+    /// recipients.
+    pub fn check_sendmail(
+        from: &str,
+        to: &[String],
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<(), SmtpError> {
+        if to.is_empty() {
+            return Err(SmtpError::InvalidArgument("no recipients given".into()));
+        }
+        let charset = if mail_options
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case("smtputf8"))
+        {
+            Charset::Utf8
+        } else {
+            Charset::Ascii
+        };
+        command::mail_from(from, mail_options, charset)?;
+        for addr in to {
+            command::rcpt_to(addr, rcpt_options, charset)?;
+        }
+        Ok(())
     }
 
     /// Starts an AUTH exchange for `mechanism`, with an initial response when given
