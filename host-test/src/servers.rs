@@ -11,12 +11,15 @@ use std::time::{Duration, Instant};
 use wasmtime::error::Context;
 use wasmtime::{bail, Result};
 
-/// The workspace root.
+/// The workspace root: the nearest folder above the crate that compiles this file
+/// (host-test, or smtp-send's tests, which include it by path) holding `host-test/`.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("host-test").join("servers").is_dir())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
+        .unwrap_or_else(|| manifest.join(".."))
 }
 
 /// The Python that has aiosmtpd: `$SMTP_TEST_PYTHON`, else the project's `.venv`.

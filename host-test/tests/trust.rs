@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use host_test::servers::{Aiosmtpd, SmtpSink};
-use host_test::{ClientOptions, Message, SaslMechanism, SmtpError, SmtpHost, Stderr};
+use smtp_host::{ClientOptions, Message, SaslMechanism, SmtpError, SmtpHost, Stderr};
 
 /// A peer on 127.0.0.1 that runs `script` on its one connection. What it read is
 /// returned through the shared buffer by the script itself.
@@ -47,7 +47,7 @@ fn data(r: &mut BufReader<TcpStream>) -> Vec<u8> {
     got
 }
 
-fn quick(timeout_ms: u32) -> host_test::Client {
+fn quick(timeout_ms: u32) -> smtp_host::Client {
     client_with(ClientOptions {
         timeout_ms: Some(timeout_ms),
         ..Default::default()
