@@ -12,6 +12,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     println!("cargo:rerun-if-changed=component-build/src");
+    println!("cargo:rerun-if-env-changed=WASM_OPT");
     match smtp_component_build::build(&root) {
         Ok(built) => {
             if let Some(why) = built.skipped {

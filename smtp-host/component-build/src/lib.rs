@@ -5,9 +5,10 @@
 //!    profile, in a target directory of its own (sharing the outer build's would
 //!    deadlock on its lock);
 //! 2. [`optimize`] takes the core module out of the linked component, runs binaryen's
-//!    `wasm-opt -Oz` on it when `wasm-opt` is on `PATH`, and puts it back in place,
-//!    every other byte unchanged (the component refers to its core module only by its
-//!    imports' and exports' names, which wasm-opt keeps). It also drops the component's
+//!    `wasm-opt -Oz` on it when `wasm-opt` is on `PATH` (or `$WASM_OPT` names it; an
+//!    empty `WASM_OPT` turns it off), and puts it back in place, every other byte
+//!    unchanged (the component refers to its core module only by its imports' and
+//!    exports' names, which wasm-opt keeps). It also drops the component's
 //!    `component-name` section (debug names of the wiring, 12 KB). Without wasm-opt the
 //!    file is the linked component and [`Built::skipped`] says why.
 //!
@@ -126,11 +127,21 @@ pub fn build(root: &Path) -> Result<Built, String> {
     })
 }
 
+/// The optimizer: `$WASM_OPT` when set (empty: none, to build without it), else
+/// `wasm-opt` on `PATH`.
+fn wasm_opt_tool() -> Option<PathBuf> {
+    match std::env::var_os("WASM_OPT") {
+        Some(path) if path.is_empty() => None,
+        Some(path) => Some(PathBuf::from(path)),
+        None => find_on_path("wasm-opt"),
+    }
+}
+
 /// Writes `out`: `linked` optimized (see [`optimize`]), or as it is when wasm-opt is
 /// missing (then returns why). Does nothing when `out` is newer than `linked` and was
 /// written the same way (a stamp file next to it records which).
 pub fn optimize_file(linked: &Path, out: &Path) -> Result<Option<String>, String> {
-    let tool = find_on_path("wasm-opt");
+    let tool = wasm_opt_tool();
     let how = if tool.is_some() {
         "wasm-opt -Oz"
     } else {
@@ -142,8 +153,9 @@ pub fn optimize_file(linked: &Path, out: &Path) -> Result<Option<String>, String
         _ => false,
     };
     let skipped = tool.is_none().then(|| {
-        "wasm-opt not found on PATH (Debian package binaryen; scripts/install-build-deps \
-         installs it): the component is not optimized (about 15% larger)"
+        "wasm-opt not found on PATH, or WASM_OPT is empty (Debian package binaryen; \
+         scripts/install-build-deps installs it): the component is not optimized (about \
+         15% larger)"
             .to_string()
     });
     if fresh && std::fs::read_to_string(&stamp).ok().as_deref() == Some(how) {
