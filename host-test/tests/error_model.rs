@@ -8,29 +8,14 @@
 //! the bindings) or to the Rust enum does not compile until it has its name; a case
 //! missing from the samples below, or named differently, fails here.
 
-use std::path::Path;
-
 use smtp_component::error::{Refusal as CoreRefusal, SmtpError as CoreError};
 use smtp_component::protocol::reply::Reply as CoreReply;
 use smtp_host::{Refusal, Reply, SenderRefusal, SmtpError};
-use wit_parser::{Resolve, TypeDefKind, WorldItem};
+use wit_parser::TypeDefKind;
 
 /// The case names of `smtp-error` in `wit/world.wit`, in order.
 fn wit_cases() -> Vec<String> {
-    let mut resolve = Resolve::default();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-    let (pkg, _) = resolve.push_path(&dir).expect("parse wit/");
-    let world = resolve
-        .select_world(&[pkg], Some("smtp"))
-        .expect("world smtp");
-    let iface = resolve.worlds[world]
-        .exports
-        .values()
-        .find_map(|item| match item {
-            WorldItem::Interface { id, .. } => Some(*id),
-            _ => None,
-        })
-        .expect("smtp exports an interface");
+    let (resolve, iface) = host_test::wit::source();
     let ty = resolve.interfaces[iface].types["smtp-error"];
     match &resolve.types[ty].kind {
         TypeDefKind::Variant(v) => v.cases.iter().map(|c| c.name.clone()).collect(),

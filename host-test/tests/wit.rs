@@ -9,8 +9,6 @@
 //! foreign `smtplib:smtp` package inside a concrete component. The docs live in
 //! `wit/world.wit`; the test checks they are there and absent from the component.
 
-use std::path::Path;
-
 use wit_parser::decoding::{decode, DecodedWasm};
 use wit_parser::{Docs, Interface, InterfaceId, Resolve, TypeDefKind, WorldItem};
 
@@ -38,21 +36,7 @@ fn component() -> (Resolve, InterfaceId) {
 
 /// `wit/world.wit` as written, and the id of its `client` interface.
 fn source() -> (Resolve, InterfaceId) {
-    let mut resolve = Resolve::default();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-    let (pkg, _) = resolve.push_path(&dir).expect("parse wit/");
-    let world = resolve
-        .select_world(&[pkg], Some("smtp"))
-        .expect("world smtp");
-    let id = match resolve.worlds[world]
-        .exports
-        .values()
-        .next()
-        .expect("smtp exports client")
-    {
-        WorldItem::Interface { id, .. } => *id,
-        other => panic!("not an interface: {other:?}"),
-    };
+    let (resolve, id) = host_test::wit::source();
     assert_eq!(resolve.id_of(id).as_deref(), Some(INTERFACE));
     (resolve, id)
 }
