@@ -75,7 +75,9 @@ def main():
         if key.startswith("SMTP_") and key != "SMTP_SERVER":
             env[key] = value
 
-    host_bin = ROOT / "target" / "debug" / "wasi-host"
+    # cargo builds where CARGO_TARGET_DIR says, else in target/.
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+    host_bin = target / "debug" / "wasi-host"
     argv = [str(host_bin), "serve", "--listen", listen]
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use host_test::servers::SmtpSink;
-use host_test::{ClientOptions, Message, SmtpHost, Stderr};
+use smtp_host::{ClientOptions, Message, SmtpHost, Stderr};
 
 const CONNECTIONS: usize = 1_000;
 const PER_CONNECTION: usize = 100;

@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use host_test::servers::{python, Aiosmtpd};
-use host_test::{ClientOptions, SmtpHost, Stderr, TlsConfig};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use smtp_host::{ClientOptions, SmtpHost, Stderr, TlsConfig};
 
 const ROUNDS: usize = 200;
 

@@ -8,15 +8,54 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use wasmtime::error::Context;
-use wasmtime::{bail, Result};
+/// A fixture's error: what failed, in words.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The workspace root.
+/// A fixture's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Returns an [`Error`] made of a format string.
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err(format!($($arg)*).into())
+    };
+}
+
+/// Adds what was being done to an error (as anyhow's `Context`, without the crate).
+trait Context<T> {
+    /// The error, or an absent value, as "`what`: cause".
+    fn context(self, what: &str) -> Result<T>;
+    /// [`Context::context`] with the words computed only on failure.
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: std::fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: &str) -> Result<T> {
+        self.map_err(|e| format!("{what}: {e}").into())
+    }
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| format!("{}: {e}", what()).into())
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, what: &str) -> Result<T> {
+        self.ok_or_else(|| what.into())
+    }
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.ok_or_else(|| what().into())
+    }
+}
+
+/// The workspace root: the nearest folder above the crate that compiles this file
+/// (host-test, or smtp-send's tests, which include it by path) holding `host-test/`.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("host-test").join("servers").is_dir())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
+        .unwrap_or_else(|| manifest.join(".."))
 }
 
 /// The Python that has aiosmtpd: `$SMTP_TEST_PYTHON`, else the project's `.venv`.

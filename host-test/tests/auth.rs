@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use host_test::servers::Aiosmtpd;
-use host_test::{AuthStep, Client, SaslMechanism, SmtpError};
+use smtp_host::{AuthStep, Client, SaslMechanism, SmtpError};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "alice-pw";

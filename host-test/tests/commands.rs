@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use host_test::servers::Aiosmtpd;
-use host_test::SmtpError;
+use smtp_host::SmtpError;
 
 #[test]
 fn ehlo_records_the_extensions() {
@@ -32,7 +32,7 @@ fn ehlo_records_the_extensions() {
 #[test]
 fn helo_then_no_esmtp() {
     let server = Aiosmtpd::start(&[]).unwrap();
-    let mut c = client_with(host_test::ClientOptions {
+    let mut c = client_with(smtp_host::ClientOptions {
         local_hostname: Some("me.example".into()),
         ..Default::default()
     });

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use host_test::servers::{free_port, Aiosmtpd, SmtpSink};
-use host_test::{ClientOptions, SourceAddress};
+use smtp_host::{ClientOptions, SourceAddress};
 
 #[test]
 fn host_and_port_forms() {

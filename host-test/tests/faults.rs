@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use host_test::fault_server::{Fault, FaultServer, Stage};
-use host_test::{Client, ClientOptions, Message};
+use smtp_host::{Client, ClientOptions, Message};
 
 const TIMEOUT_MS: u32 = 1000;
 

@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::*;
-use host_test::{Client, ClientOptions};
+use smtp_host::{Client, ClientOptions};
 
 /// Listens once, writes `chunks` one write each (with a short pause between them), then
 /// reads until the client goes away.

@@ -3,7 +3,7 @@
 
 mod common;
 use common::dovecot_relaying;
-use host_test::{Client, ClientOptions, Message, SmtpError, SmtpHost, Stderr};
+use smtp_host::{Client, ClientOptions, Message, SmtpError, SmtpHost, Stderr};
 
 fn lmtp_client() -> Client {
     let mut c = SmtpHost::shared()

@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use host_test::servers::Aiosmtpd;
-use host_test::SmtpError;
+use smtp_host::SmtpError;
 
 #[test]
 fn text_message_reaches_both_recipients_byte_exact() {

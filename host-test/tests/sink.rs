@@ -4,9 +4,9 @@
 mod common;
 use common::*;
 use host_test::servers::SmtpSink;
-use host_test::{Client, SmtpError};
+use smtp_host::{Client, SmtpError};
 
-fn send(c: &mut Client) -> Result<Vec<host_test::Refusal>, SmtpError> {
+fn send(c: &mut Client) -> Result<Vec<smtp_host::Refusal>, SmtpError> {
     c.sendmail(
         "a@example.com",
         &strings(&["b@example.com", "c@example.com"]),

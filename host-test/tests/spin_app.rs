@@ -46,15 +46,15 @@ fn composed() -> PathBuf {
                 .arg("plug")
                 .arg(target.join("wasm32-wasip2/release/spin_app.wasm"))
                 .arg("--plug")
-                .arg(host_test::COMPONENT_WASM)
+                .arg(smtp_host::COMPONENT_PATH)
                 .arg("-o")
                 .arg(&out)
                 .status()
                 .expect("run wac");
             assert!(status.success(), "wac plug failed");
-            // Compile once into wasi-host's cache, not once per test in parallel.
-            let engine = wasmtime::Engine::new(&wasmtime::Config::new()).unwrap();
-            wasi_host::cache::load(&engine, &out).expect("compile the composition");
+            // Compile once into the compile cache, not once per test in parallel.
+            let engine = smtp_host::engine().unwrap();
+            smtp_host::cache::load_file(&engine, &out).expect("compile the composition");
             out
         })
         .clone()

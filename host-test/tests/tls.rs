@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::certs::{Pem, Pki};
 use common::*;
 use host_test::servers::Aiosmtpd;
-use host_test::{Client, ClientOptions, SmtpError, TlsConfig};
+use smtp_host::{Client, ClientOptions, SmtpError, TlsConfig};
 
 fn tls_server(cert: &Pem, extra: &[&str]) -> Aiosmtpd {
     let mut args = vec![
@@ -22,7 +22,7 @@ fn tls_server(cert: &Pem, extra: &[&str]) -> Aiosmtpd {
     Aiosmtpd::start(&args).unwrap()
 }
 
-fn send(c: &mut Client) -> Result<Vec<host_test::Refusal>, SmtpError> {
+fn send(c: &mut Client) -> Result<Vec<smtp_host::Refusal>, SmtpError> {
     c.sendmail(
         "a@example.com",
         &strings(&["b@example.com"]),

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use host_test::TlsConfig;
+use smtp_host::TlsConfig;
 
 const MSG: &[u8] = b"Subject: through a real MTA\r\n\r\n.a dot line\r\ncaf\xe9\r\n";
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use host_test::servers::{Aiosmtpd, SmtpSink};
-use host_test::{ClientOptions, Message, SaslMechanism, SmtpError, SmtpHost, Stderr};
+use smtp_host::{ClientOptions, Message, SaslMechanism, SmtpError, SmtpHost, Stderr};
 
 /// One scripted connection: what the peer writes and reads, in order.
 struct Script {
@@ -78,7 +78,7 @@ fn peer(script: impl FnOnce(Script) + Send + 'static) -> u16 {
     port
 }
 
-fn quick(timeout_ms: u32) -> host_test::Client {
+fn quick(timeout_ms: u32) -> smtp_host::Client {
     client_with(ClientOptions {
         timeout_ms: Some(timeout_ms),
         ..Default::default()

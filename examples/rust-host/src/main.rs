@@ -1,9 +1,10 @@
 //! The smallest wasmtime host for the smtp component: sends one mail to the server given
 //! as the first argument or in SMTP_SERVER (host:port), printing each step.
+use smtp_host::network::{wasi_builder, NetworkPolicy};
 use std::env;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Result, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 wasmtime::component::bindgen!({ world: "smtp", path: "../../wit" });
 use exports::smtplib::smtp::client::{ClientOptions, Message};
@@ -25,14 +26,11 @@ fn main() -> Result<()> {
     let server = server.ok_or_else(usage)?;
 
     let engine = Engine::default();
-    let component = Component::from_file(&engine, host_test::COMPONENT_WASM)?;
+    let component = Component::new(&engine, smtp_host::COMPONENT)?;
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    let mut wasi = WasiCtxBuilder::new();
-    // wasmtime 48 denies TCP unless asked: allow_tcp(true) as well as network access.
-    wasi.allow_tcp(true)
-        .inherit_network()
-        .allow_ip_name_lookup(true);
+    // TCP allowed (wasmtime 48 denies it unless asked), to any address.
+    let mut wasi = wasi_builder(&NetworkPolicy::Any);
     let mut store = Store::new(&engine, Host(wasi.build(), ResourceTable::new()));
     let smtp = Smtp::instantiate(&mut store, &component, &linker)?;
     let api = smtp.smtplib_smtp_client().client();

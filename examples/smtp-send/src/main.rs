@@ -1,5 +1,6 @@
 //! `smtp-send`: sends mail through the smtp WebAssembly component (Python's smtplib
-//! rebuilt as a component), run in wasmtime by the `host-test` crate.
+//! rebuilt as a component), run in wasmtime by the `smtp-host` crate, which embeds the component in
+//! this binary.
 //!
 //! Without `--server` it runs a demo: it starts a small SMTP server in this process,
 //! sends to it with the SMTP transcript on stderr, and prints what the server received.
@@ -15,7 +16,7 @@ mod report;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use host_test::{
+use smtp_host::{
     Client, ClientOptions, Message, Refusal, SaslMechanism, SmtpHost, SourceAddress, Stderr,
     TlsConfig,
 };

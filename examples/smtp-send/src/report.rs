@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use host_test::{Refusal, Reply, SmtpError};
 use serde_json::{json, Map, Value};
+use smtp_host::{Refusal, Reply, SmtpError};
 
 use crate::demo_server::Received;
 
@@ -287,7 +287,7 @@ fn failure_text(failure: &Failure) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use host_test::{EnhancedStatus, SenderRefusal};
+    use smtp_host::{EnhancedStatus, SenderRefusal};
 
     fn reply(code: u16, text: &str, enhanced: bool) -> Reply {
         Reply {

@@ -2,9 +2,11 @@
 //! mechanism delivers as alice, refusals are `authentication-error` with nothing stored,
 //! OAuth 2.0 tokens, STARTTLS before AUTH, and no secret in the debug transcript.
 
+mod common;
+
 use std::process::{Command, Output};
 
-use host_test::servers::Aiosmtpd;
+use common::servers::Aiosmtpd;
 use serde_json::Value;
 
 const USER: &str = "alice";

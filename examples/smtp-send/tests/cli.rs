@@ -3,7 +3,7 @@
 
 mod common;
 use common::run;
-use host_test::servers::{Aiosmtpd, SmtpSink};
+use common::servers::{Aiosmtpd, SmtpSink};
 
 fn message_file(dir: &tempfile::TempDir) -> (String, Vec<u8>) {
     let bytes =

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 mod common;
-use host_test::servers::{Aiosmtpd, Dovecot};
+use common::servers::{Aiosmtpd, Dovecot};
 use serde_json::Value;
 
 const VAR: &str = "SMTP_SEND_DOVECOT_SECRET";

@@ -3,7 +3,7 @@
 
 mod common;
 use common::run;
-use host_test::servers::{Aiosmtpd, Dovecot};
+use common::servers::{Aiosmtpd, Dovecot};
 
 /// Writes `bytes` to a file in `dir`; returns its path.
 fn message_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {

@@ -13,10 +13,9 @@
 //! ```
 //!
 //! `serve` prints `listening on http://ADDR` on stdout once it accepts connections.
-//! Compiled code is cached as a `.cwasm` (see [`cache`]), so only the first start of a
-//! component pays for the compile.
+//! Compiled code is cached as a `.cwasm` (`smtp_host::cache`), so only the first start
+//! of a component pays for the compile.
 
-pub mod cache;
 pub mod cli;
 pub mod run;
 pub mod serve;

@@ -3,14 +3,14 @@
 use crate::cli::Options;
 use crate::state::State;
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, Result, Store};
+use wasmtime::{Result, Store};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::I32Exit;
 
 /// Runs the command; returns its exit code (0 when `run` returned ok).
 pub fn run(options: &Options) -> Result<u8> {
-    let engine = Engine::new(&Config::new())?;
-    let component = crate::cache::load(&engine, &options.component)?;
+    let engine = smtp_host::engine()?;
+    let component = smtp_host::cache::load_file(&engine, &options.component)?;
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     let mut store = Store::new(&engine, State::new(options, true));

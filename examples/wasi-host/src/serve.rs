@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use wasmtime::component::Linker;
-use wasmtime::{format_err, Config, Engine, Result, Store};
+use wasmtime::{format_err, Result, Store};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -40,8 +40,8 @@ pub fn start(options: &Options) -> Result<SocketAddr> {
 }
 
 fn prepare(options: &Options) -> Result<(Arc<Server>, std::net::TcpListener)> {
-    let engine = Engine::new(&Config::new())?;
-    let component = crate::cache::load(&engine, &options.component)?;
+    let engine = smtp_host::engine()?;
+    let component = smtp_host::cache::load_file(&engine, &options.component)?;
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

@@ -1,11 +1,10 @@
 //! The store's data: WASI and WASI HTTP contexts, with the network rules of the options.
 
 use crate::cli::Options;
-use std::sync::Arc;
+use smtp_host::network::{wasi_builder, NetworkPolicy};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
-use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// One instance's host state.
@@ -20,7 +19,14 @@ impl State {
     /// say (only when `with_stdin`), the options' environment and arguments, and TCP
     /// as the options allow it.
     pub fn new(options: &Options, with_stdin: bool) -> State {
-        let mut builder = WasiCtxBuilder::new();
+        // TCP as the options allow it: anywhere, or as Spin does only to the listed
+        // addresses, matched after resolution, with no DNS.
+        let policy = if options.allow_outbound.is_empty() {
+            NetworkPolicy::Any
+        } else {
+            NetworkPolicy::Only(options.allow_outbound.clone())
+        };
+        let mut builder = wasi_builder(&policy);
         builder.inherit_stdout().inherit_stderr();
         match (&options.stdin, with_stdin) {
             (Some(bytes), true) => {
@@ -39,24 +45,6 @@ impl State {
         builder.arg(name).args(&options.args);
         for (key, value) in &options.env {
             builder.env(key, value);
-        }
-        // wasmtime 48 denies TCP unless asked: allow_tcp(true) as well as network access.
-        builder.allow_tcp(true).inherit_network();
-        if options.allow_outbound.is_empty() {
-            builder.allow_ip_name_lookup(true);
-        } else {
-            // As Spin: only the listed addresses, matched after resolution, and no DNS.
-            let allowed = Arc::new(options.allow_outbound.clone());
-            builder.socket_addr_check(move |addr, usage| {
-                let allowed = allowed.clone();
-                Box::pin(async move {
-                    match usage {
-                        SocketAddrUse::TcpConnect => allowed.contains(&addr),
-                        SocketAddrUse::TcpBind => addr.port() == 0,
-                        _ => false,
-                    }
-                })
-            });
         }
         State {
             wasi: builder.build(),

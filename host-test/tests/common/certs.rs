@@ -76,8 +76,8 @@ fn leaf(
 
 impl Pki {
     /// A TLS config that trusts this CA and verifies the name `localhost`.
-    pub fn trusting(&self) -> host_test::TlsConfig {
-        host_test::TlsConfig {
+    pub fn trusting(&self) -> smtp_host::TlsConfig {
+        smtp_host::TlsConfig {
             server_name: Some("localhost".into()),
             extra_roots_pem: Some(self.ca.cert.clone()),
             ..Default::default()

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use host_test::{Client, ClientOptions, Message, SmtpHost, Stderr};
+use smtp_host::{Client, ClientOptions, Message, SmtpHost, Stderr};
 
 /// A new client in a new instance, its debug transcript captured.
 pub fn client() -> Client {
@@ -28,7 +28,7 @@ pub fn client_with(options: ClientOptions) -> Client {
 }
 
 /// Splits `host:port` for `connect`.
-pub fn connect(c: &mut Client, addr: &str) -> host_test::Reply {
+pub fn connect(c: &mut Client, addr: &str) -> smtp_host::Reply {
     c.connect(addr, None)
         .expect("no trap")
         .unwrap_or_else(|e| panic!("connect to {addr}: {e:?}"))

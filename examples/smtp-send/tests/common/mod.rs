@@ -22,3 +22,8 @@ pub fn run(args: &[&str]) -> (i32, Value) {
         .expect("run smtp-send");
     parse(&out)
 }
+
+/// host-test's real-server fixtures, compiled into these tests by path: smtp-send
+/// does not depend on host-test, not even for its tests.
+#[path = "../../../../host-test/src/servers.rs"]
+pub mod servers;

@@ -1,0 +1,306 @@
+//! [`SmtpHost`] (engine, compiled component, linker) and [`Client`], one `client`
+//! resource in an instance of its own, with a blocking method per WIT method.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::error::Context;
+use wasmtime::{Engine, Result, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::network::{self, NetworkPolicy};
+use crate::{
+    cache, AuthStep, ClientOptions, Extension, Message, RecipientReply, Refusal, Reply,
+    SaslMechanism, Smtp, SmtpError, TlsConfig, COMPONENT,
+};
+
+/// What a store holds: the WASI context, its resource table, and the memory tracker.
+struct HostState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryTracker,
+}
+
+/// Records how far the component's linear memories grow (it never refuses growth).
+#[derive(Debug, Default)]
+struct MemoryTracker {
+    /// The largest size any linear memory reached, in bytes.
+    peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryTracker {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
+        Ok(true)
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The engine, the compiled component and a linker with WASI: everything needed to make
+/// clients. Cheap to share; make one per process (see [`SmtpHost::shared`]).
+pub struct SmtpHost {
+    engine: Engine,
+    component: Component,
+    linker: Linker<HostState>,
+    policy: NetworkPolicy,
+}
+
+impl SmtpHost {
+    /// A host for the component `bytes` (called `name` in the compile cache).
+    pub fn new(bytes: &[u8], name: &str) -> Result<SmtpHost> {
+        let engine = crate::engine()?;
+        let component = cache::load(&engine, bytes, name)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Ok(SmtpHost {
+            engine,
+            component,
+            linker,
+            policy: NetworkPolicy::Any,
+        })
+    }
+
+    /// A host for the component file at `wasm` (cached under the file's name).
+    pub fn load(wasm: &Path) -> Result<SmtpHost> {
+        let bytes = std::fs::read(wasm)
+            .with_context(|| format!("reading the component {}", wasm.display()))?;
+        let name = wasm
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "component".into());
+        SmtpHost::new(&bytes, &name)
+    }
+
+    /// Where the clients made from now on may connect (default: anywhere).
+    pub fn set_network_policy(&mut self, policy: NetworkPolicy) {
+        self.policy = policy;
+    }
+
+    /// One host per process, made on first use from the embedded [`COMPONENT`], or from
+    /// the file `SMTP_TEST_COMPONENT` names when set (to run the same tests against
+    /// another build, such as an earlier release).
+    pub fn shared() -> Result<&'static SmtpHost> {
+        static HOST: OnceLock<std::result::Result<SmtpHost, String>> = OnceLock::new();
+        HOST.get_or_init(|| {
+            match std::env::var_os("SMTP_TEST_COMPONENT") {
+                Some(path) => SmtpHost::load(Path::new(&path)),
+                None => SmtpHost::new(COMPONENT, "smtp_component"),
+            }
+            .map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| wasmtime::format_err!("{e}"))
+    }
+
+    /// A new instance of the component with one new SMTP client in it.
+    pub fn client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
+        self.instantiate(options, stderr, false)
+    }
+
+    /// A new instance of the component with one new LMTP client in it.
+    pub fn lmtp_client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
+        self.instantiate(options, stderr, true)
+    }
+
+    fn instantiate(&self, options: &ClientOptions, stderr: Stderr, lmtp: bool) -> Result<Client> {
+        let mut builder = network::wasi_builder(&self.policy);
+        let captured = match stderr {
+            Stderr::Inherit => {
+                builder.inherit_stderr();
+                None
+            }
+            Stderr::Capture => {
+                let pipe = MemoryOutputPipe::new(256 * 1024 * 1024);
+                builder.stderr(pipe.clone());
+                Some(pipe)
+            }
+        };
+        let state = HostState {
+            ctx: builder.build(),
+            table: ResourceTable::new(),
+            memory: MemoryTracker::default(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the client's tokio runtime")?;
+        let (api, handle) = runtime.block_on(async {
+            let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
+            let guest = api.smtplib_smtp_client().client();
+            let handle = if lmtp {
+                guest.call_lmtp(&mut store, options).await?
+            } else {
+                guest.call_constructor(&mut store, options).await?
+            };
+            Ok::<_, wasmtime::Error>((api, handle))
+        })?;
+        Ok(Client {
+            store,
+            api,
+            handle,
+            stderr: captured,
+            runtime,
+        })
+    }
+}
+
+/// Where the component's stderr (its debug transcript) goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stderr {
+    /// To this process's stderr.
+    Inherit,
+    /// Into memory, for [`Client::transcript`].
+    Capture,
+}
+
+/// An outcome of a call into the component: the outer `Result` is a trap (which must
+/// never happen), the inner one the WIT result.
+pub type Call<T> = Result<std::result::Result<T, SmtpError>>;
+
+/// One `client` resource in its own instance, with a method per WIT method.
+///
+/// Each method blocks the calling thread until the component returns. The component's
+/// network waits are awaited on `runtime`, a single-threaded tokio runtime driven by
+/// that same thread, so a reply wakes the thread straight from its epoll wait; with
+/// wasmtime's synchronous WASI the wait is a hop to a thread of a shared runtime and
+/// back, twice per round trip.
+///
+/// Being blocking, the methods are for plain threads: called from inside an async task
+/// they would block that runtime's thread (tokio refuses it with a panic). Async hosts
+/// call the `bindgen!` exports themselves, as this type does.
+pub struct Client {
+    store: Store<HostState>,
+    api: Smtp,
+    handle: ResourceAny,
+    stderr: Option<MemoryOutputPipe>,
+    /// Declared last so it is dropped last: the store's sockets are registered with it.
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Client {
+    /// The largest size, in bytes, the component's linear memory has reached in this
+    /// instance (it only grows: a flat figure across a run means no growth).
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().memory.peak
+    }
+
+    /// The debug transcript written so far (with [`Stderr::Capture`]).
+    pub fn transcript(&self) -> String {
+        self.stderr
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(&p.contents()).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Generates `Client` methods that forward to the component.
+macro_rules! forward {
+    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $call:ident; )*) => {
+        impl Client {
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, $($arg: $ty),*) -> $ret {
+                    let api = self.api.smtplib_smtp_client().client();
+                    self.runtime.block_on(api.$call(&mut self.store, self.handle, $($arg),*))
+                }
+            )*
+        }
+    };
+}
+
+forward! {
+    /// `connect(host, port)`.
+    fn connect(host: &str, port: Option<u16>) -> Call<Reply> => call_connect;
+    /// `connect-tls(host, port, config)`.
+    fn connect_tls(host: &str, port: Option<u16>, config: &TlsConfig) -> Call<Reply> => call_connect_tls;
+    /// `starttls(config)`.
+    fn starttls(config: &TlsConfig) -> Call<Reply> => call_starttls;
+    /// `is-tls()`.
+    fn is_tls() -> Result<bool> => call_is_tls;
+    /// `login(user, password, initial-response-ok)`.
+    fn login(user: &str, password: &str, initial_response_ok: bool) -> Call<Reply> => call_login;
+    /// `login-with(mechanism, user, secret, initial-response-ok)`.
+    fn login_with(mechanism: SaslMechanism, user: &str, secret: &str, initial_response_ok: bool) -> Call<Reply> => call_login_with;
+    /// `auth-start(mechanism, initial-response)`.
+    fn auth_start(mechanism: &str, initial_response: Option<&[u8]>) -> Call<AuthStep> => call_auth_start;
+    /// `auth-continue(response)`.
+    fn auth_continue(response: &[u8]) -> Call<AuthStep> => call_auth_continue;
+    /// `auth-cancel()`.
+    fn auth_cancel() -> Call<Reply> => call_auth_cancel;
+    /// `allow-insecure-auth(allow)`.
+    fn allow_insecure_auth(allow: bool) -> Result<()> => call_allow_insecure_auth;
+    /// `set-debuglevel(level)`.
+    fn set_debuglevel(level: u8) -> Result<()> => call_set_debuglevel;
+    /// `helo(name)`.
+    fn helo(name: Option<&str>) -> Call<Reply> => call_helo;
+    /// `ehlo(name)`.
+    fn ehlo(name: Option<&str>) -> Call<Reply> => call_ehlo;
+    /// `ehlo-or-helo-if-needed()`.
+    fn ehlo_or_helo_if_needed() -> Call<()> => call_ehlo_or_helo_if_needed;
+    /// `has-extn(name)`.
+    fn has_extn(name: &str) -> Result<bool> => call_has_extn;
+    /// `esmtp-features()`.
+    fn esmtp_features() -> Result<Vec<Extension>> => call_esmtp_features;
+    /// `does-esmtp()`.
+    fn does_esmtp() -> Result<bool> => call_does_esmtp;
+    /// `ehlo-resp()`.
+    fn ehlo_resp() -> Result<Option<String>> => call_ehlo_resp;
+    /// `helo-resp()`.
+    fn helo_resp() -> Result<Option<String>> => call_helo_resp;
+    /// `docmd(cmd, args)`.
+    fn docmd(cmd: &str, args: Option<&str>) -> Call<Reply> => call_docmd;
+    /// `noop()`.
+    fn noop() -> Call<Reply> => call_noop;
+    /// `rset()`.
+    fn rset() -> Call<Reply> => call_rset;
+    /// `help(args)`.
+    fn help(args: Option<&str>) -> Call<Reply> => call_help;
+    /// `verify(address)`.
+    fn verify(address: &str) -> Call<Reply> => call_verify;
+    /// `expn(address)`.
+    fn expn(address: &str) -> Call<Reply> => call_expn;
+    /// `mail(sender, options)`.
+    fn mail(sender: &str, options: &[String]) -> Call<Reply> => call_mail;
+    /// `rcpt(recipient, options)`.
+    fn rcpt(recipient: &str, options: &[String]) -> Call<Reply> => call_rcpt;
+    /// `data(msg)`.
+    fn data(msg: &Message) -> Call<Reply> => call_data;
+    /// `sendmail(from, to, msg, mail-options, rcpt-options)`.
+    fn sendmail(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_sendmail;
+    /// `send-message(msg, from, to, mail-options, rcpt-options)`.
+    fn send_message(msg: &[u8], from: Option<&str>, to: Option<&[String]>, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_send_message;
+    /// `lmtp-data(msg)`.
+    fn lmtp_data(msg: &Message) -> Call<Vec<RecipientReply>> => call_lmtp_data;
+    /// `quit()`.
+    fn quit() -> Call<Reply> => call_quit;
+    /// `close()`.
+    fn close() -> Result<()> => call_close;
+    /// `is-connected()`.
+    fn is_connected() -> Result<bool> => call_is_connected;
+}

@@ -1,0 +1,44 @@
+//! The wasmtime embedding of the `smtp` component, shared by every Rust host in this
+//! repository (`smtp-send`, `wasi-host`, `rust-host`, the tests and benches):
+//!
+//! - [`COMPONENT`]: the component itself, built by this crate's build script and
+//!   embedded, so a binary that links this crate needs no file beside it;
+//! - [`engine`]: the one engine configuration;
+//! - [`cache`]: the one compile cache (a `.cwasm` per component and engine);
+//! - [`network`]: the one WASI context setup, with TCP allowed under a
+//!   [`network::NetworkPolicy`] (anything, or only listed addresses as Spin does);
+//! - [`SmtpHost`] and [`Client`]: the `client` resource as plain blocking Rust calls,
+//!   with the `bindgen!` types re-exported, and [`SmtpError::kind`].
+
+pub mod cache;
+mod client;
+mod error;
+pub mod network;
+
+pub use client::{Call, Client, SmtpHost, Stderr};
+pub use exports::smtplib::smtp::client::{
+    AuthStep, ClientOptions, EnhancedStatus, Extension, Message, RecipientReply, Refusal, Reply,
+    SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
+};
+
+// Async exports: each call runs on a tokio runtime of the client's own, on the calling
+// thread (see `Client`).
+wasmtime::component::bindgen!({
+    world: "smtp",
+    path: "../wit",
+    exports: { default: async },
+});
+
+/// The path of the component file in the build tree,
+/// `target/component-build/smtp_component.wasm` (for tools that read the file; a host
+/// uses [`COMPONENT`]).
+pub const COMPONENT_PATH: &str = env!("SMTP_COMPONENT_WASM");
+
+/// The component's bytes, embedded at build time.
+pub const COMPONENT: &[u8] = include_bytes!(env!("SMTP_COMPONENT_WASM"));
+
+/// The engine every host here uses (wasmtime's defaults: Cranelift, the settings a
+/// cached `.cwasm` is checked against).
+pub fn engine() -> wasmtime::Result<wasmtime::Engine> {
+    wasmtime::Engine::new(&wasmtime::Config::new())
+}
