@@ -19,7 +19,7 @@ from wasmtime.component import Component, Linker, Record, Variant
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WASM = ROOT / "target/component-build/smtp_component.wasm"
-INTERFACE = "smtplib:smtp/client@0.1.1"
+INTERFACE = "smtplib:smtp/client@0.2.0"
 FROM, TO = "python-host@example.com", "someone@example.com"
 
 

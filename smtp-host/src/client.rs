@@ -12,8 +12,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::network::{self, NetworkPolicy};
 use crate::{
-    cache, AuthStep, ClientOptions, Extension, Message, RecipientReply, Refusal, Reply,
-    SaslMechanism, Smtp, SmtpError, TlsConfig, COMPONENT,
+    cache, AuthStep, ClientOptions, Delivery, Extension, Mail, MailOptions, Message,
+    RecipientReply, Refusal, Reply, SaslMechanism, Smtp, SmtpError, TlsConfig, Transport,
+    COMPONENT,
 };
 
 /// What a store holds: the WASI context, its resource table, and the memory tracker.
@@ -219,6 +220,51 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `mailer.send(transport, mail)` in this client's instance (it opens a connection
+    /// of its own; this client's connection is not used). With [`Stderr::Capture`] the
+    /// transcript is kept as for the client's own calls.
+    pub fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
+        let api = self.api.smtplib_smtp_mailer();
+        self.runtime
+            .block_on(api.call_send(&mut self.store, transport, mail))
+    }
+
+    /// `mailer.compose(mail)`: the message's bytes.
+    pub fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
+        let api = self.api.smtplib_smtp_mailer();
+        self.runtime
+            .block_on(api.call_compose(&mut self.store, mail))
+    }
+
+    /// `mailer.send-with(client, mail)` over this client's connection.
+    pub fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
+        let api = self.api.smtplib_smtp_mailer();
+        self.runtime
+            .block_on(api.call_send_with(&mut self.store, self.handle, mail))
+    }
+
+    /// `mailer.send-bytes-with(client, from, to, msg, options)` over this client's
+    /// connection.
+    pub fn send_bytes_with(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: &[u8],
+        options: &MailOptions,
+    ) -> Call<Delivery> {
+        let api = self.api.smtplib_smtp_mailer();
+        self.runtime.block_on(api.call_send_bytes_with(
+            &mut self.store,
+            self.handle,
+            from,
+            to,
+            msg,
+            options,
+        ))
+    }
+}
+
 /// Generates `Client` methods that forward to the component.
 macro_rules! forward {
     ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $call:ident; )*) => {
@@ -297,6 +343,8 @@ forward! {
     fn send_message(msg: &[u8], from: Option<&str>, to: Option<&[String]>, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_send_message;
     /// `lmtp-data(msg)`.
     fn lmtp_data(msg: &Message) -> Call<Vec<RecipientReply>> => call_lmtp_data;
+    /// `sendmail-report(from, to, msg, mail-options, rcpt-options)`.
+    fn sendmail_report(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Delivery> => call_sendmail_report;
     /// `quit()`.
     fn quit() -> Call<Reply> => call_quit;
     /// `close()`.

@@ -8,7 +8,9 @@
 //! - [`network`]: the one WASI context setup, with TCP allowed under a
 //!   [`network::NetworkPolicy`] (anything, or only listed addresses as Spin does);
 //! - [`SmtpHost`] and [`Client`]: the `client` resource as plain blocking Rust calls,
-//!   with the `bindgen!` types re-exported, and [`SmtpError::kind`].
+//!   and the `mailer` functions in the same instance (`Client::mailer_send`,
+//!   `Client::send_mail`, `Client::compose`), with the `bindgen!` types re-exported,
+//!   and [`SmtpError::kind`].
 
 pub mod cache;
 mod client;
@@ -17,8 +19,14 @@ pub mod network;
 
 pub use client::{Call, Client, SmtpHost, Stderr};
 pub use exports::smtplib::smtp::client::{
-    AuthStep, ClientOptions, EnhancedStatus, Extension, Message, RecipientReply, Refusal, Reply,
-    SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
+    AuthStep, ClientOptions, Delivery, EnhancedStatus, Extension, Message, RecipientReply, Refusal,
+    Reply, SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
+};
+/// The `mailer` interface's types (`Client::mailer_send`, `Client::send_mail`, ...).
+pub use exports::smtplib::smtp::mailer::{
+    Attachment, Credentials, Dkim, DkimAlgorithm, Dsn, DsnEvents, DsnNotify, DsnReturn, Header,
+    Mail, MailOptions, Mailbox, OauthCredentials, OauthMechanism, PasswordCredentials, Security,
+    Transport,
 };
 
 // Async exports: each call runs on a tokio runtime of the client's own, on the calling
