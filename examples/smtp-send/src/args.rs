@@ -2,6 +2,8 @@
 
 use std::ffi::OsString;
 
+use crate::mailer_args::{self, MailerArgs};
+
 /// The usage text printed by `--help`.
 pub const USAGE: &str = "\
 smtp-send: send mail through the smtp WebAssembly component (Python's smtplib, rebuilt)
@@ -16,6 +18,10 @@ Usage:
             [--user USER (--password-env VAR | --password-file FILE |
                           --oauth2-token-env VAR)] [--auth-mech MECH]
             [--allow-insecure-auth] [--lmtp] [--send-message]
+            [--subject TEXT] [--text FILE] [--html FILE] [--attach FILE]...
+            [--cc ADDR]... [--bcc ADDR]... [--reply-to ADDR]... [--header 'N: V']...
+            [--dkim-key PEM --dkim-domain D --dkim-selector S [--dkim-algorithm ALG]]
+            [--dsn-notify LIST] [--dsn-ret full|hdrs] [--envid ID] [--require-tls]
 
 Without --server, smtp-send starts a small SMTP server inside this process on
 127.0.0.1, sends to it with the SMTP transcript on stderr, and prints what it received.
@@ -150,6 +156,8 @@ pub struct Args {
     /// `--send-message`: `send-message` (envelope from the headers) instead of
     /// `sendmail`.
     pub send_message: bool,
+    /// The mailer's flags (`--subject`, `--attach`, `--dkim-*`, `--dsn-*`, ...).
+    pub mailer: MailerArgs,
 }
 
 /// Where the password or token is read from. Only names are held here, so that the
@@ -227,6 +235,7 @@ impl Default for Args {
             allow_insecure_auth: false,
             lmtp: false,
             send_message: false,
+            mailer: MailerArgs::default(),
         }
     }
 }
@@ -280,6 +289,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 "--lmtp" => args.lmtp = true,
                 "--send-message" => args.send_message = true,
                 "--reconnect" => args.reconnect = true,
+                "--require-tls" => args.mailer.require_tls = true,
                 _ => args.unsafe_accept_invalid_certs = true,
             }
             continue;
@@ -295,7 +305,8 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 None => return Err(format!("{flag} needs a value")),
             },
         };
-        let repeatable = matches!(flag, "--to" | "--mail-option" | "--rcpt-option");
+        let repeatable = matches!(flag, "--to" | "--mail-option" | "--rcpt-option")
+            || mailer_args::repeatable(flag);
         if !repeatable {
             if seen.contains(&flag) {
                 return Err(format!("{flag} given more than once"));
@@ -333,6 +344,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 });
             }
             "--auth-mech" => args.auth_mech = Some(parse_auth_mech(&value)?),
+            _ if mailer_args::FLAGS.contains(&flag) => args.mailer.set(flag, value)?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -353,6 +365,8 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
     }
     check_tls(&args)?;
     check_auth(&args)?;
+    args.mailer
+        .check(args.message.is_some(), args.send_message)?;
     Ok(Command::Run(Box::new(args)))
 }
 
@@ -504,7 +518,10 @@ fn switch_name(name: &str) -> Option<&'static str> {
         "--send-message",
         "--reconnect",
     ];
-    SWITCHES.into_iter().find(|f| f.get(2..) == Some(name))
+    SWITCHES
+        .into_iter()
+        .chain(mailer_args::SWITCHES)
+        .find(|f| f.get(2..) == Some(name))
 }
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
@@ -531,7 +548,10 @@ fn flag_name(name: &str) -> Option<&'static str> {
         "--oauth2-token-env",
         "--auth-mech",
     ];
-    FLAGS.into_iter().find(|f| f.get(2..) == Some(name))
+    FLAGS
+        .into_iter()
+        .chain(mailer_args::FLAGS)
+        .find(|f| f.get(2..) == Some(name))
 }
 
 /// `--timeout SECS`: a positive, finite number of seconds, as milliseconds rounded up.
