@@ -1,20 +1,11 @@
-//! A [`Mail`] into RFC 5322 bytes with mail-builder: RFC 2047 encoded words for
-//! non-ASCII header text, RFC 2231 file names, quoted-printable or base64 as fits each
-//! part, multipart/alternative, /related (inline parts with the HTML) and /mixed nested
-//! as mail clients expect. Every input is checked first: a bad one is
+//! A [`Mail`] into RFC 5322 bytes (the encodings in [`super::mime`]): RFC 2047 encoded
+//! words for non-ASCII header text, RFC 2231 file names, quoted-printable or base64 as
+//! fits each part, multipart/alternative, /related (inline parts with the HTML) and
+//! /mixed nested as mail clients expect. Every input is checked first: a bad one is
 //! `InvalidArgument`, never a broken message. Bcc is never written.
 
-use std::borrow::Cow;
-
-use mail_builder::headers::address::Address;
-use mail_builder::headers::content_type::ContentType;
-use mail_builder::headers::date::Date;
-use mail_builder::headers::message_id::MessageId;
-use mail_builder::headers::text::Text;
-use mail_builder::mime::{BodyPart, MimePart};
-use mail_builder::MessageBuilder;
-
-use super::{dkim, Mail, Mailbox};
+use super::mime;
+use super::{dkim, Attachment, Mail, Mailbox};
 use crate::error::SmtpError;
 
 /// The longest line RFC 5322 2.1.1 allows, without its CRLF.
@@ -127,15 +118,16 @@ fn check_content_type(ct: &str) -> Result<(), SmtpError> {
     }
 }
 
-fn address(m: &Mailbox) -> Address<'static> {
-    Address::new_address(m.name.clone().filter(|n| !n.is_empty()), m.address.clone())
+/// A mailbox as it goes in an address field: `phrase <addr>` or `addr`.
+fn address(m: &Mailbox) -> String {
+    match m.name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => format!("{} <{}>", mime::phrase(name), m.address),
+        None => m.address.clone(),
+    }
 }
 
-fn address_list(list: &[Mailbox]) -> Address<'static> {
-    match list {
-        [one] => address(one),
-        many => Address::new_list(many.iter().map(address).collect()),
-    }
+fn addresses(list: &[Mailbox]) -> Vec<String> {
+    list.iter().map(address).collect()
 }
 
 /// Checks every part of `mail` that goes into the bytes or the envelope.
@@ -199,67 +191,108 @@ pub fn check(mail: &Mail) -> Result<(), SmtpError> {
     Ok(())
 }
 
-/// A random Message-ID at the domain of `from`: 128 bits from the system's random
-/// source (wasi:random in the component).
-fn generate_message_id(from: &str) -> Result<String, SmtpError> {
+/// 128 random bits as hex, from the system's random source (wasi:random in the
+/// component).
+fn random_hex() -> Result<String, SmtpError> {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 16];
     ring::rand::SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| SmtpError::Io("no random source for the Message-ID".into()))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A random Message-ID at the domain of `from`.
+fn generate_message_id(from: &str) -> Result<String, SmtpError> {
     let domain = from
         .rsplit_once('@')
         .map(|(_, d)| d)
         .filter(|d| d.is_ascii())
         .unwrap_or("localhost");
-    Ok(format!("{hex}@{domain}"))
+    Ok(format!("{}@{domain}", random_hex()?))
 }
 
-fn text_part(content_type: &'static str, body: &str) -> MimePart<'static> {
-    MimePart::new(content_type, BodyPart::Text(Cow::Owned(body.to_string())))
+/// One MIME entity: its header fields (with CRLFs) and its body.
+struct Part {
+    headers: String,
+    body: String,
+}
+
+fn text_part(subtype: &str, text: &str) -> Part {
+    let (encoding, body) = mime::text_body(text);
+    Part {
+        headers: format!(
+            "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: {encoding}\r\n"
+        ),
+        body,
+    }
+}
+
+fn file_part(a: &Attachment, inline: bool) -> Part {
+    let disposition = if inline { "inline" } else { "attachment" };
+    let mut headers = format!(
+        "Content-Type: {}{}\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: {disposition}{}\r\n",
+        a.content_type.to_ascii_lowercase(),
+        mime::parameter("name", &a.filename),
+        mime::parameter("filename", &a.filename),
+    );
+    if let Some(cid) = &a.content_id {
+        headers.push_str(&format!("Content-ID: <{cid}>\r\n"));
+    }
+    Part {
+        headers,
+        body: mime::base64_lines(&a.content),
+    }
+}
+
+fn multipart(subtype: &str, parts: Vec<Part>) -> Result<Part, SmtpError> {
+    let boundary = format!("=_{}", random_hex()?);
+    // The CRLF before each delimiter belongs to the delimiter (RFC 2046 5.1.1), so a
+    // body's own last line end is kept by writing one more, and a body without one
+    // stays without.
+    let mut body = String::new();
+    for part in parts {
+        body.push_str(&format!(
+            "--{boundary}\r\n{}\r\n{}\r\n",
+            part.headers, part.body
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    Ok(Part {
+        headers: format!("Content-Type: multipart/{subtype};\r\n boundary=\"{boundary}\"\r\n"),
+        body,
+    })
 }
 
 /// The MIME tree: alternative(text, related(html, inline...)), then mixed with the
-/// attachments.
-fn body(mail: &Mail) -> MimePart<'static> {
-    let (inline, attached): (Vec<_>, Vec<_>) = mail
+/// attachments. Inline parts without an HTML body are attached.
+fn body(mail: &Mail) -> Result<Part, SmtpError> {
+    let has_html = mail.html.is_some();
+    let (inline, attached): (Vec<&Attachment>, Vec<&Attachment>) = mail
         .attachments
         .iter()
-        .partition(|a| a.content_id.is_some() && mail.html.is_some());
-    let file = |a: &super::Attachment| {
-        let part = MimePart::new(
-            ContentType::new(a.content_type.to_ascii_lowercase()),
-            BodyPart::Binary(Cow::Owned(a.content.clone())),
-        );
-        match &a.content_id {
-            Some(cid) if mail.html.is_some() => part.inline().cid(cid.clone()),
-            Some(cid) => part.attachment(a.filename.clone()).cid(cid.clone()),
-            None => part.attachment(a.filename.clone()),
+        .partition(|a| a.content_id.is_some() && has_html);
+    let html = match mail.html.as_deref() {
+        None => None,
+        Some(h) if inline.is_empty() => Some(text_part("html", h)),
+        Some(h) => {
+            let mut parts = vec![text_part("html", h)];
+            parts.extend(inline.iter().map(|a| file_part(a, true)));
+            Some(multipart("related", parts)?)
         }
     };
-    let html = mail.html.as_deref().map(|h| {
-        let html = text_part("text/html", h);
-        if inline.is_empty() {
-            html
-        } else {
-            let mut parts = vec![html];
-            parts.extend(inline.iter().map(|a| file(a)));
-            MimePart::new("multipart/related", parts)
-        }
-    });
-    let text = mail.text.as_deref().map(|t| text_part("text/plain", t));
+    let text = mail.text.as_deref().map(|t| text_part("plain", t));
     let main = match (text, html) {
-        (Some(t), Some(h)) => Some(MimePart::new("multipart/alternative", vec![t, h])),
+        (Some(t), Some(h)) => Some(multipart("alternative", vec![t, h])?),
         (Some(one), None) | (None, Some(one)) => Some(one),
         (None, None) => None,
     };
     if attached.is_empty() {
-        return main.unwrap_or_else(|| text_part("text/plain", ""));
+        return Ok(main.unwrap_or_else(|| text_part("plain", "")));
     }
-    let mut parts: Vec<MimePart<'static>> = main.into_iter().collect();
-    parts.extend(attached.iter().map(|a| file(a)));
-    MimePart::new("multipart/mixed", parts)
+    let mut parts: Vec<Part> = main.into_iter().collect();
+    parts.extend(attached.iter().map(|a| file_part(a, false)));
+    multipart("mixed", parts)
 }
 
 /// The seconds since the epoch now, when the platform has a wall clock.
@@ -278,43 +311,46 @@ pub fn compose(mail: &Mail) -> Result<Vec<u8>, SmtpError> {
         None => generate_message_id(&mail.from.address)?,
     };
     let date = match mail.date {
-        Some(secs) => Date::new(secs),
-        None => Date::now(),
+        Some(secs) => secs,
+        None => now_secs().and_then(|s| i64::try_from(s).ok()).unwrap_or(0),
     };
-    let mut builder = MessageBuilder::new().from(address(&mail.from));
+    let mut head = mime::address_field("From", &[address(&mail.from)]);
     if let Some(sender) = &mail.sender {
-        builder = builder.sender(address(sender));
+        head.push_str(&mime::address_field("Sender", &[address(sender)]));
     }
-    if !mail.to.is_empty() {
-        builder = builder.to(address_list(&mail.to));
+    for (name, list) in [
+        ("To", &mail.to),
+        ("Cc", &mail.cc),
+        ("Reply-To", &mail.reply_to),
+    ] {
+        if !list.is_empty() {
+            head.push_str(&mime::address_field(name, &addresses(list)));
+        }
     }
-    if !mail.cc.is_empty() {
-        builder = builder.cc(address_list(&mail.cc));
-    }
-    if !mail.reply_to.is_empty() {
-        builder = builder.reply_to(address_list(&mail.reply_to));
-    }
-    builder = builder
-        .subject(Text::new(mail.subject.clone()))
-        .date(date)
-        .message_id(MessageId::new(message_id));
+    head.push_str(&mime::unstructured("Subject", &mail.subject));
+    head.push_str(&format!("Date: {}\r\n", mime::date(date)));
+    head.push_str(&mime::id_field("Message-ID", &[message_id]));
     if !mail.in_reply_to.is_empty() {
-        builder = builder.in_reply_to(MessageId::from(mail.in_reply_to.clone()));
+        head.push_str(&mime::id_field("In-Reply-To", &mail.in_reply_to));
     }
     if !mail.references.is_empty() {
-        builder = builder.references(MessageId::from(mail.references.clone()));
+        head.push_str(&mime::id_field("References", &mail.references));
     }
     for h in &mail.headers {
-        builder = builder.header(h.name.clone(), Text::new(h.value.clone()));
+        head.push_str(&mime::unstructured(&h.name, &h.value));
     }
-    let mut bytes = Vec::new();
-    builder.body(body(mail)).serialize(&mut bytes);
+    head.push_str("MIME-Version: 1.0\r\n");
+    let part = body(mail)?;
+    head.push_str(&part.headers);
+    head.push_str("\r\n");
+    head.push_str(&part.body);
+    let bytes = head.into_bytes();
     if let Some(line) = bytes
         .split(|&b| b == b'\n')
         .find(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > MAX_LINE)
     {
         return Err(bad(format!(
-            "a header line would be {} bytes, over RFC 5322's 998 (a value without spaces to fold at)",
+            "a header line would be {} bytes, over RFC 5322's 998",
             line.len()
         )));
     }
@@ -327,7 +363,7 @@ pub fn compose(mail: &Mail) -> Result<Vec<u8>, SmtpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::{Attachment, Header};
+    use crate::mail::Header;
 
     fn mb(address: &str) -> Mailbox {
         Mailbox {
@@ -365,7 +401,7 @@ mod tests {
         let bytes = compose(&simple()).unwrap();
         assert!(bytes.is_ascii(), "{}", String::from_utf8_lossy(&bytes));
         let head = headers_of(&bytes);
-        assert!(head.contains("Subject: =?utf-8?"), "{head}");
+        assert!(head.contains("Subject: =?utf-8?B?"), "{head}");
         assert!(!head.to_ascii_lowercase().contains("bcc"), "{head}");
         assert!(!String::from_utf8_lossy(&bytes).contains("hidden@"));
         assert!(head.contains("Message-ID: <1@example.com>"), "{head}");

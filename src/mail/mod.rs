@@ -1,11 +1,12 @@
 //! The mailer (WIT `mailer`): a message by its parts composed into RFC 5322 bytes
-//! (`compose`, on mail-builder), signed with DKIM (`dkim`), its envelope parameters
+//! (`compose`, with the encodings of `mime`), signed with DKIM (`dkim`), its envelope parameters
 //! (`dsn`: DSN, REQUIRETLS), and one call from a transport and a mail to a delivery
 //! report (`send`, on [`crate::client::Client`]).
 
 pub mod compose;
 pub mod dkim;
 pub mod dsn;
+pub mod mime;
 pub mod send;
 
 use crate::auth::MechanismKind;
