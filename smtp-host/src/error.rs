@@ -89,6 +89,7 @@ impl Default for crate::Dsn {
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for crate::Mail {
     fn default() -> Self {
         crate::Mail {

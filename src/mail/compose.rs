@@ -471,7 +471,8 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_invalid_arguments() {
-        let cases: Vec<Box<dyn Fn(&mut Mail)>> = vec![
+        type Case = Box<dyn Fn(&mut Mail)>;
+        let cases: Vec<Case> = vec![
             Box::new(|m| m.from.address = "no-at".into()),
             Box::new(|m| m.from.address = "a@b> NOTIFY=x".into()),
             Box::new(|m| m.to[0].address = "a\r\n@b".into()),
