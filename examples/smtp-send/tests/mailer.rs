@@ -30,6 +30,7 @@ fn dkim_key(dir: &Path, alg: &str) -> (String, String) {
         .args(gen)
         .arg("-out")
         .arg(&key)
+        .stderr(std::process::Stdio::null())
         .status()
         .expect("openssl genpkey");
     assert!(status.success());
