@@ -424,7 +424,96 @@ mod tests {
         ));
     }
 
+    fn ed25519_pem() -> String {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let b64 = BASE64.encode(pkcs8.as_ref());
+        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")
+    }
+
+    #[test]
+    fn signs_with_an_ed25519_key_and_checks_its_own_signature() {
+        let pem = ed25519_pem();
+        let dkim = Dkim {
+            domain: "example.com".into(),
+            selector: "s1".into(),
+            private_key_pem: pem.clone(),
+            algorithm: DkimAlgorithm::Ed25519Sha256,
+            signed_headers: None,
+        };
+        let msg = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nbody \r\n\r\n";
+        let signed = sign(msg, &dkim, Some(1_700_000_000)).unwrap();
+        let text = String::from_utf8(signed.clone()).unwrap();
+        assert!(
+            text.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;"),
+            "{text}"
+        );
+        assert!(text.contains("h=from:to:subject;"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "bh={};",
+                BASE64.encode(digest(&SHA256, b"body\r\n"))
+            )),
+            "{text}"
+        );
+        // Verify as a verifier does: the signed fields, then this field with b= empty.
+        let field_end = text.find("\r\nFrom:").unwrap() + 2;
+        let field = &text[..field_end];
+        // The b= tag: the first "b=" after white space (bh= and the values hold none).
+        let b_at = [" b=", "\tb="]
+            .iter()
+            .filter_map(|t| field.find(t).map(|i| i + t.len()))
+            .min()
+            .unwrap();
+        let b: String = field[b_at..]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let mut data = Vec::new();
+        for raw in [
+            &b"From: a@example.com\r\n"[..],
+            b"To: b@example.org\r\n",
+            b"Subject: hi\r\n",
+        ] {
+            data.extend(relaxed_header(raw));
+        }
+        let mut own = relaxed_header(format!("{}\r\n", &field[..b_at]).as_bytes());
+        own.truncate(own.len() - 2);
+        data.extend(own);
+        let pkcs8 = PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let PrivateKeyDer::Pkcs8(k) = pkcs8 else {
+            panic!()
+        };
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(k.secret_pkcs8_der()).unwrap();
+        use ring::signature::KeyPair;
+        let public = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ED25519,
+            pair.public_key().as_ref().to_vec(),
+        );
+        public
+            .verify(digest(&SHA256, &data).as_ref(), &BASE64.decode(b).unwrap())
+            .expect("the signature verifies");
+    }
+
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        #[test]
+        fn signing_any_message_never_panics(msg in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let dkim = Dkim {
+                domain: "example.com".into(),
+                selector: "s1".into(),
+                private_key_pem: ed25519_pem(),
+                algorithm: DkimAlgorithm::Ed25519Sha256,
+                signed_headers: Some(vec!["Subject".into(), "To".into()]),
+            };
+            let mut with_from = b"From: a@example.com\r\n".to_vec();
+            with_from.extend(&msg);
+            proptest::prop_assert!(sign(&with_from, &dkim, None).is_ok());
+            // Without a From field it is an invalid argument, never a panic.
+            if let Err(e) = sign(&msg, &dkim, None) {
+                proptest::prop_assert!(matches!(e, SmtpError::InvalidArgument(_)));
+            }
+        }
+
         #[test]
         fn split_and_canonicalize_never_panic(msg in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
             let (fields, body) = split(&msg);
