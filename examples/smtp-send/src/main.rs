@@ -36,7 +36,12 @@ fn main() -> ExitCode {
     let args = match args::parse(&raw) {
         Ok(Command::Run(args)) => args,
         Ok(Command::Help) => {
-            print!("{}\n{}", args::USAGE, mailer_args::USAGE);
+            // The mailer's flags go before the exit status, which ends the text.
+            let at = args::USAGE
+                .find("Exit status:")
+                .unwrap_or(args::USAGE.len());
+            let (head, tail) = args::USAGE.split_at(at);
+            print!("{head}{}\n{tail}", mailer_args::USAGE);
             return ExitCode::SUCCESS;
         }
         Err(message) => {
