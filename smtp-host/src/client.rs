@@ -1,5 +1,6 @@
-//! [`SmtpHost`] (engine, compiled component, linker) and [`Client`], one `client`
-//! resource in an instance of its own, with a blocking method per WIT method.
+//! [`SmtpHost`] (engine, compiled component, linker); [`AsyncClient`], one `client`
+//! resource in an instance of its own with an async method per WIT method; and
+//! [`Client`], the same as blocking calls.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -116,17 +117,45 @@ impl SmtpHost {
         .map_err(|e| wasmtime::format_err!("{e}"))
     }
 
-    /// A new instance of the component with one new SMTP client in it.
+    /// A new instance of the component with one new SMTP client in it, as a blocking
+    /// [`Client`] with a single-threaded tokio runtime of its own.
     pub fn client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
-        self.instantiate(options, stderr, false)
+        Client::new(|| self.async_client(options, stderr))
     }
 
-    /// A new instance of the component with one new LMTP client in it.
+    /// A new instance of the component with one new LMTP client in it, as a blocking
+    /// [`Client`].
     pub fn lmtp_client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
-        self.instantiate(options, stderr, true)
+        Client::new(|| self.async_lmtp_client(options, stderr))
     }
 
-    fn instantiate(&self, options: &ClientOptions, stderr: Stderr, lmtp: bool) -> Result<Client> {
+    /// A new instance of the component with one new SMTP client in it, as an
+    /// [`AsyncClient`]. Must be awaited inside a tokio runtime (wasmtime's WASI sockets
+    /// are tokio's).
+    pub async fn async_client(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+    ) -> Result<AsyncClient> {
+        self.instantiate(options, stderr, false).await
+    }
+
+    /// A new instance of the component with one new LMTP client in it, as an
+    /// [`AsyncClient`].
+    pub async fn async_lmtp_client(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+    ) -> Result<AsyncClient> {
+        self.instantiate(options, stderr, true).await
+    }
+
+    async fn instantiate(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+        lmtp: bool,
+    ) -> Result<AsyncClient> {
         let mut builder = network::wasi_builder(&self.policy);
         let captured = match stderr {
             Stderr::Inherit => {
@@ -146,26 +175,18 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the client's tokio runtime")?;
-        let (api, handle) = runtime.block_on(async {
-            let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
-            let guest = api.smtplib_smtp_client().client();
-            let handle = if lmtp {
-                guest.call_lmtp(&mut store, options).await?
-            } else {
-                guest.call_constructor(&mut store, options).await?
-            };
-            Ok::<_, wasmtime::Error>((api, handle))
-        })?;
-        Ok(Client {
+        let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
+        let guest = api.smtplib_smtp_client().client();
+        let handle = if lmtp {
+            guest.call_lmtp(&mut store, options).await?
+        } else {
+            guest.call_constructor(&mut store, options).await?
+        };
+        Ok(AsyncClient {
             store,
             api,
             handle,
             stderr: captured,
-            runtime,
         })
     }
 }
@@ -183,27 +204,22 @@ pub enum Stderr {
 /// never happen), the inner one the WIT result.
 pub type Call<T> = Result<std::result::Result<T, SmtpError>>;
 
-/// One `client` resource in its own instance, with a method per WIT method.
+/// One `client` resource in its own instance, with an `async` method per WIT method:
+/// the typed async client over the `bindgen!` exports.
 ///
-/// Each method blocks the calling thread until the component returns. The component's
-/// network waits are awaited on `runtime`, a single-threaded tokio runtime driven by
-/// that same thread, so a reply wakes the thread straight from its epoll wait; with
-/// wasmtime's synchronous WASI the wait is a hop to a thread of a shared runtime and
-/// back, twice per round trip.
-///
-/// Being blocking, the methods are for plain threads: called from inside an async task
-/// they would block that runtime's thread (tokio refuses it with a panic). Async hosts
-/// call the `bindgen!` exports themselves, as this type does.
-pub struct Client {
+/// Each method runs the component until it returns; its network waits are wasmtime's
+/// async WASI, so they must be awaited inside a tokio runtime, and many clients can
+/// wait at once on one thread (`tokio::join!`, `spawn`: the type is `Send`). One
+/// client serves one session at a time (`&mut self`); a client can `connect` again
+/// after `quit` or `close`, and keeps its TLS session tickets across connections.
+pub struct AsyncClient {
     store: Store<HostState>,
     api: Smtp,
     handle: ResourceAny,
     stderr: Option<MemoryOutputPipe>,
-    /// Declared last so it is dropped last: the store's sockets are registered with it.
-    runtime: tokio::runtime::Runtime,
 }
 
-impl Client {
+impl AsyncClient {
     /// The largest size, in bytes, the component's linear memory has reached in this
     /// instance (it only grows: a flat figure across a run means no growth).
     pub fn peak_memory(&self) -> usize {
@@ -219,15 +235,72 @@ impl Client {
     }
 }
 
-/// Generates `Client` methods that forward to the component.
+/// [`AsyncClient`] as plain blocking calls, for hosts without an async runtime.
+///
+/// Each method blocks the calling thread until the component returns. The component's
+/// network waits are awaited on `runtime`, a single-threaded tokio runtime driven by
+/// that same thread, so a reply wakes the thread straight from its epoll wait; with
+/// wasmtime's synchronous WASI the wait is a hop to a thread of a shared runtime and
+/// back, twice per round trip.
+///
+/// Being blocking, the methods are for plain threads: called from inside an async task
+/// they would block that runtime's thread (tokio refuses it with a panic). Async hosts
+/// use [`AsyncClient`].
+pub struct Client {
+    inner: AsyncClient,
+    /// Declared last so it is dropped last: the store's sockets are registered with it.
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Client {
+    /// Starts the runtime and makes the async client on it.
+    fn new<F: std::future::Future<Output = Result<AsyncClient>>>(
+        make: impl FnOnce() -> F,
+    ) -> Result<Client> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the client's tokio runtime")?;
+        let inner = runtime.block_on(make())?;
+        Ok(Client { inner, runtime })
+    }
+
+    /// The largest size, in bytes, the component's linear memory has reached in this
+    /// instance (it only grows: a flat figure across a run means no growth).
+    pub fn peak_memory(&self) -> usize {
+        self.inner.peak_memory()
+    }
+
+    /// The debug transcript written so far (with [`Stderr::Capture`]).
+    pub fn transcript(&self) -> String {
+        self.inner.transcript()
+    }
+
+    /// The async client inside, with the runtime that drives it (for a caller that
+    /// wants to run a few calls as futures of its own).
+    pub fn as_async(&mut self) -> (&mut AsyncClient, &tokio::runtime::Runtime) {
+        (&mut self.inner, &self.runtime)
+    }
+}
+
+/// Generates the `AsyncClient` methods that forward to the component, and the
+/// blocking `Client` methods that run them.
 macro_rules! forward {
     ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $call:ident; )*) => {
+        impl AsyncClient {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
+                    let api = self.api.smtplib_smtp_client().client();
+                    api.$call(&mut self.store, self.handle, $($arg),*).await
+                }
+            )*
+        }
         impl Client {
             $(
                 $(#[$doc])*
                 pub fn $name(&mut self, $($arg: $ty),*) -> $ret {
-                    let api = self.api.smtplib_smtp_client().client();
-                    self.runtime.block_on(api.$call(&mut self.store, self.handle, $($arg),*))
+                    self.runtime.block_on(self.inner.$name($($arg),*))
                 }
             )*
         }
