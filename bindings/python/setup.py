@@ -1,0 +1,53 @@
+"""Puts the smtp component into the package when it is built.
+
+The wheel carries `smtp_component/smtp_component.wasm`. It is taken from, in order:
+`SMTP_COMPONENT_WASM`; the file already in src/smtp_component/ (an sdist carries it);
+the checkout this folder belongs to, built with `scripts/build-component` (which only
+rebuilds when the component's sources changed, and prints the file's path).
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
+
+HERE = Path(__file__).resolve().parent
+SHIPPED = HERE / "src" / "smtp_component" / "smtp_component.wasm"
+
+
+def component() -> Path:
+    override = os.environ.get("SMTP_COMPONENT_WASM")
+    if override:
+        return Path(override)
+    script = HERE.parent.parent / "scripts" / "build-component"
+    if script.exists():
+        out = subprocess.run([str(script)], check=True, stdout=subprocess.PIPE, text=True)
+        return Path(out.stdout.strip().splitlines()[-1])
+    if SHIPPED.exists():
+        return SHIPPED
+    raise SystemExit("no smtp component: set SMTP_COMPONENT_WASM or build from a checkout")
+
+
+def place_component() -> None:
+    source = component()
+    if source.resolve() != SHIPPED.resolve():
+        shutil.copyfile(source, SHIPPED)
+
+
+class BuildPy(build_py):
+    def run(self):
+        place_component()
+        super().run()
+
+
+class Sdist(sdist):
+    def run(self):
+        place_component()
+        super().run()
+
+
+setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})
