@@ -41,16 +41,21 @@ def main():
     component = manifest["component"][name]
     source = (HERE / component["source"]).resolve()
     plugs = []
+    spin3 = component.get("dependencies_inherit_configuration", False)
     for import_name, dep in component.get("dependencies", {}).items():
         if "path" not in dep:
             fail(f"dependency {import_name}: only local `path` dependencies are handled")
         plugs.append((HERE / dep["path"]).resolve())
-    inherits = component.get("dependencies_inherit_configuration") or (
-        "allowed_outbound_hosts" in component.get("inherit_configuration", [])
-    )
-    if plugs and not inherits:
-        fail("the dependency connects to the SMTP server: it must inherit the component's "
-             "configuration (dependencies_inherit_configuration = true)")
+        # Spin 4: inherit_configuration inside the dependency's entry; Spin 3: the
+        # component-level flag. Spin 4 refuses a manifest with both.
+        spin4 = dep.get("inherit_configuration")
+        if spin4 is not None and spin3:
+            fail(f"dependency {import_name}: inherit_configuration cannot be combined with "
+                 "the component's dependencies_inherit_configuration")
+        if not spin3 and "allowed_outbound_hosts" not in (spin4 or []):
+            fail(f"dependency {import_name} connects to the SMTP server: it must inherit "
+                 'the component\'s allowed_outbound_hosts (inherit_configuration = '
+                 '["allowed_outbound_hosts"] in its entry)')
 
     composed = ROOT / "target" / "examples" / "spin-app.wasm"
     wac = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo")) / "bin" / "wac"
