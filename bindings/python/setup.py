@@ -7,6 +7,7 @@ rebuilds when the component's sources changed, and prints the file's path).
 """
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,6 +39,17 @@ def place_component() -> None:
         shutil.copyfile(source, SHIPPED)
 
 
+def version() -> str:
+    """The component's version: the root Cargo.toml's (which scripts/wit-package keeps
+    equal to the WIT package's), or, building from an sdist, the one it recorded."""
+    cargo = HERE.parent.parent / "Cargo.toml"
+    if cargo.exists():
+        package = cargo.read_text().split("[package]", 1)[1]
+        return re.search(r'^version\s*=\s*"([^"]+)"', package, re.M)[1]
+    info = (HERE / "PKG-INFO").read_text()
+    return re.search(r"^Version: (.+)$", info, re.M)[1].strip()
+
+
 class BuildPy(build_py):
     def run(self):
         place_component()
@@ -50,4 +62,4 @@ class Sdist(sdist):
         super().run()
 
 
-setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})
+setup(version=version(), cmdclass={"build_py": BuildPy, "sdist": Sdist})
