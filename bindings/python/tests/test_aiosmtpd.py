@@ -18,6 +18,8 @@ import time
 import unittest
 from pathlib import Path
 
+import ssl
+
 import smtp_component as smtplib
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -205,6 +207,68 @@ class SenderRefusedTests(unittest.TestCase):
         self.assertEqual(cm.exception.sender, "bad@example.com")
         self.assertEqual(cm.exception.smtp_code, 553)
         smtp.close()
+
+
+def make_certificates(folder: Path):
+    """A throwaway CA and a server certificate for localhost and 127.0.0.1 (openssl)."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=smtp-component test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    (folder / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                                   "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    return folder / "ca.pem", folder / "server.pem", folder / "server.key"
+
+
+class TlsTests(unittest.TestCase):
+    """SMTP_SSL and starttls with an ssl.SSLContext: its CA certificates are trusted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._dir = tempfile.TemporaryDirectory()
+        cls.ca, cert, key = make_certificates(Path(cls._dir.name))
+        cls.starttls = Aiosmtpd("--tls-cert", str(cert), "--tls-key", str(key))
+        cls.implicit = Aiosmtpd("--tls-cert", str(cert), "--tls-key", str(key), "--implicit-tls")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.starttls.stop()
+        cls.implicit.stop()
+        cls._dir.cleanup()
+
+    def context(self):
+        return ssl.create_default_context(cafile=str(self.ca))
+
+    def test_starttls_with_context(self):
+        with smtplib.SMTP("localhost", self.starttls.port, timeout=10) as smtp:
+            self.assertFalse(smtp.is_tls())
+            self.assertEqual(smtp.starttls(context=self.context())[0], 220)
+            self.assertTrue(smtp.is_tls())
+            smtp.sendmail("tls@example.com", ["b@example.com"], "Subject: tls\r\n\r\nx\r\n")
+        self.assertEqual(self.starttls.messages()[-1][0]["mail_from"], "tls@example.com")
+
+    def test_smtp_ssl_with_context_and_server_name(self):
+        # An IP literal to connect to, the certificate's name verified apart.
+        with smtplib.SMTP_SSL("127.0.0.1", self.implicit.port, context=self.context(),
+                              server_name="localhost", timeout=10) as smtp:
+            self.assertTrue(smtp.is_tls())
+            self.assertEqual(smtp.noop()[0], 250)
+
+    def test_untrusted_certificate_is_ssl_error(self):
+        with self.assertRaises(ssl.SSLError) as cm:
+            smtplib.SMTP_SSL("localhost", self.implicit.port, timeout=10)  # Mozilla roots only
+        self.assertEqual(cm.exception.kind, "tls")
+        unverified = ssl.create_default_context()
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP_SSL("localhost", self.implicit.port, context=unverified, timeout=10) as smtp:
+            self.assertEqual(smtp.noop()[0], 250)
 
 
 if __name__ == "__main__":
