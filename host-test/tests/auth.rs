@@ -253,61 +253,64 @@ fn dovecot_submission_each_mechanism_over_starttls() {
 
 const EHLO_AUTH: &[u8] = b"250-scripted\r\n250 AUTH CRAM-MD5 PLAIN LOGIN\r\n";
 
-fn seen_text(seen: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>) -> String {
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    String::from_utf8_lossy(&seen.lock().unwrap()).into_owned()
+/// What `peer` read, once the client `c` has gone away.
+fn seen_text(mut c: smtp_host::Client, peer: ScriptPeer) -> String {
+    c.close().unwrap();
+    let played = peer.finish();
+    assert_eq!(played.mismatch, None);
+    played.text()
 }
 
 #[test]
 fn scripted_plain_after_an_empty_challenge() {
-    let (port, seen) = scripted_peer(
-        vec![
+    let peer = scripted_peer(
+        &[
             ("EHLO", EHLO_AUTH),
             ("AUTH PLAIN", b"334 \r\n"),
             ("", b"235 ok\r\n"),
         ],
-        |_| {},
+        until_closed(),
     );
     let mut c = client();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(peer.port)).unwrap().unwrap();
     c.login_with(SaslMechanism::Plain, "user", "pass", false)
         .unwrap()
         .unwrap();
-    assert!(seen_text(&seen).contains("AUTH PLAIN\r\nAHVzZXIAcGFzcw==\r\n"));
+    assert!(seen_text(c, peer).contains("AUTH PLAIN\r\nAHVzZXIAcGFzcw==\r\n"));
 }
 
 #[test]
 fn scripted_login_with_and_without_initial_response() {
-    let (port, seen) = scripted_peer(
-        vec![
+    let peer = scripted_peer(
+        &[
             ("EHLO", EHLO_AUTH),
             ("AUTH LOGIN", b"334 UGFzc3dvcmQ6\r\n"),
             ("", b"235 ok\r\n"),
         ],
-        |_| {},
+        until_closed(),
     );
     let mut c = client();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(peer.port)).unwrap().unwrap();
     c.login_with(SaslMechanism::Login, "user", "pass", true)
         .unwrap()
         .unwrap();
-    assert!(seen_text(&seen).contains("AUTH LOGIN dXNlcg==\r\ncGFzcw==\r\n"));
+    assert!(seen_text(c, peer).contains("AUTH LOGIN dXNlcg==\r\ncGFzcw==\r\n"));
 
-    let (port, seen) = scripted_peer(
-        vec![
+    let peer = scripted_peer(
+        &[
             ("EHLO", EHLO_AUTH),
             ("AUTH LOGIN", b"334 VXNlcm5hbWU6\r\n"),
             ("", b"334 UGFzc3dvcmQ6\r\n"),
             ("", b"235 ok\r\n"),
         ],
-        |_| {},
+        until_closed(),
     );
     let mut c = client();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(peer.port)).unwrap().unwrap();
     c.login_with(SaslMechanism::Login, "user", "pass", false)
         .unwrap()
         .unwrap();
-    assert!(seen_text(&seen).contains("AUTH LOGIN\r\ndXNlcg==\r\ncGFzcw==\r\n"));
+    assert!(seen_text(c, peer).contains("AUTH LOGIN\r\ndXNlcg==\r\ncGFzcw==\r\n"));
 }
 
 #[test]
@@ -316,9 +319,9 @@ fn scripted_endless_challenges_end_in_an_error() {
         vec![("EHLO", EHLO_AUTH), ("AUTH PLAIN", b"334 \r\n")];
     steps.extend(std::iter::repeat_n(("", &b"334 \r\n"[..]), 5));
     steps.push(("*", b"501 5.7.0 cancelled\r\n"));
-    let (port, seen) = scripted_peer(steps, |_| {});
+    let peer = scripted_peer(&steps, until_closed());
     let mut c = client();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(peer.port)).unwrap().unwrap();
     match c
         .login_with(SaslMechanism::Plain, "user", "pass", false)
         .unwrap()
@@ -326,14 +329,14 @@ fn scripted_endless_challenges_end_in_an_error() {
         Err(SmtpError::AuthenticationError(r)) => assert_eq!(r.code, 334),
         other => panic!("expected authentication-error, got {other:?}"),
     }
-    assert!(seen_text(&seen).ends_with("*\r\n"));
     assert!(c.is_connected().unwrap());
+    assert!(seen_text(c, peer).ends_with("*\r\n"));
 }
 
 #[test]
 fn scripted_fallback_past_504() {
-    let (port, seen) = scripted_peer(
-        vec![
+    let peer = scripted_peer(
+        &[
             ("EHLO", EHLO_AUTH),
             (
                 "AUTH CRAM-MD5",
@@ -341,10 +344,10 @@ fn scripted_fallback_past_504() {
             ),
             ("AUTH PLAIN", b"235 ok\r\n"),
         ],
-        |_| {},
+        until_closed(),
     );
     let mut c = client();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(peer.port)).unwrap().unwrap();
     assert_eq!(c.login("user", "pass", true).unwrap().unwrap().code, 235);
-    assert!(seen_text(&seen).contains("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"));
+    assert!(seen_text(c, peer).contains("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"));
 }

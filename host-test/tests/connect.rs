@@ -2,8 +2,7 @@
 //! source address.
 
 mod common;
-use std::io::{Read, Write};
-use std::net::{IpAddr, TcpListener};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -99,19 +98,16 @@ fn bad_hosts_and_options_are_invalid_arguments() {
 /// A peer that accepts and then never says a word: the greeting must time out.
 #[test]
 fn silent_peer_times_out_within_the_timeout() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let holder = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        std::thread::sleep(Duration::from_secs(3));
-        drop(stream);
-    });
+    let peer = ScriptPeer::start(vec![Step::Hold(Duration::from_secs(3))]).unwrap();
     let mut c = client_with(ClientOptions {
         timeout_ms: Some(300),
         ..Default::default()
     });
     let start = Instant::now();
-    let err = c.connect("127.0.0.1", Some(port)).unwrap().unwrap_err();
+    let err = c
+        .connect("127.0.0.1", Some(peer.port))
+        .unwrap()
+        .unwrap_err();
     let took = start.elapsed();
     assert_eq!(err.kind(), "timeout", "{err:?}");
     assert!(
@@ -120,21 +116,14 @@ fn silent_peer_times_out_within_the_timeout() {
     );
     assert!(!c.is_connected().unwrap());
     c.close().unwrap();
-    holder.join().unwrap();
+    peer.finish();
 }
 
 /// The source address is bound before connecting: the peer sees it.
 #[test]
 fn source_address_is_bound() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, addr) = listener.accept().unwrap();
-        stream.write_all(b"220 hello\r\n").unwrap();
-        let mut buf = [0u8; 64];
-        let _ = stream.read(&mut buf);
-        addr
-    });
+    let peer =
+        ScriptPeer::start(vec![Step::Send(b"220 hello\r\n".to_vec()), Step::ReadSome]).unwrap();
     let mut c = client_with(ClientOptions {
         source_address: Some(SourceAddress {
             ip: "127.0.0.2".into(),
@@ -143,10 +132,13 @@ fn source_address_is_bound() {
         ..Default::default()
     });
     assert_eq!(
-        c.connect("127.0.0.1", Some(port)).unwrap().unwrap().code,
+        c.connect("127.0.0.1", Some(peer.port))
+            .unwrap()
+            .unwrap()
+            .code,
         220
     );
     c.close().unwrap();
-    let seen = peer.join().unwrap();
+    let seen = peer.finish().client.unwrap();
     assert_eq!(seen.ip(), "127.0.0.2".parse::<IpAddr>().unwrap());
 }

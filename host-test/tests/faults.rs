@@ -1,4 +1,4 @@
-//! The fault matrix: a scripted server (host-test's `fault_server`) hangs up, says 421,
+//! The fault matrix: the scripted peer (host-test's `peer::fault`) hangs up, says 421,
 //! goes silent or stops reading at each stage of a session. Every case must give its
 //! error kind, within the timeout, in bounded memory, without a trap, and leave a
 //! client that still accepts `close` and `quit`.
@@ -19,14 +19,15 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use host_test::fault_server::{Fault, FaultServer, Stage};
+use host_test::peer::fault::{self, Fault, Stage};
+use host_test::peer::ScriptPeer;
 use smtp_host::{Client, ClientOptions, Message};
 
 const TIMEOUT_MS: u32 = 1000;
 
 /// What happened: the operation that failed (or "ok") and the error kind.
 fn run(stage: Stage, fault: Fault) -> (&'static str, String, Client) {
-    let server = FaultServer::start(stage, fault).unwrap();
+    let server = ScriptPeer::start(fault::script(stage, fault, 3)).unwrap();
     let mut c = client_with(ClientOptions {
         timeout_ms: Some(TIMEOUT_MS),
         ..Default::default()

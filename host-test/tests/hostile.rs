@@ -2,32 +2,21 @@
 //! error, never a trap, and leave a client that still accepts `close` and `quit`.
 
 mod common;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use common::*;
 use smtp_host::{Client, ClientOptions};
 
-/// Listens once, writes `chunks` one write each (with a short pause between them), then
-/// reads until the client goes away.
-fn scripted(chunks: Vec<Vec<u8>>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_nodelay(true).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        for chunk in chunks {
-            if s.write_all(&chunk).is_err() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let mut buf = [0u8; 4096];
-        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-    });
-    port
+/// A scripted peer that writes `chunks` one write each (with a short pause between them),
+/// then reads until the client goes away.
+fn scripted(chunks: Vec<Vec<u8>>) -> ScriptPeer {
+    let mut steps = Vec::new();
+    for chunk in chunks {
+        steps.push(Step::Send(chunk));
+        steps.push(Step::Pause(Duration::from_millis(2)));
+    }
+    steps.push(Step::Drain(Duration::from_secs(5)));
+    ScriptPeer::start(steps).unwrap()
 }
 
 fn quick_client() -> Client {
@@ -38,10 +27,10 @@ fn quick_client() -> Client {
 }
 
 fn greeting_error(chunks: Vec<Vec<u8>>) -> (String, Client) {
-    let port = scripted(chunks);
+    let peer = scripted(chunks);
     let mut c = quick_client();
     let err = c
-        .connect("127.0.0.1", Some(port))
+        .connect("127.0.0.1", Some(peer.port))
         .expect("no trap")
         .unwrap_err();
     assert!(!c.is_connected().unwrap());
@@ -108,17 +97,12 @@ fn peer_closes_mid_reply() {
         "timeout"
     );
     // Half a reply and then the peer closes.
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            s.write_all(b"220-first line\r\n220 sec").unwrap();
-        });
-        port
-    };
+    let peer = ScriptPeer::start(vec![Step::Send(b"220-first line\r\n220 sec".to_vec())]).unwrap();
     let mut c = quick_client();
-    let err = c.connect("127.0.0.1", Some(port)).unwrap().unwrap_err();
+    let err = c
+        .connect("127.0.0.1", Some(peer.port))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.kind(), "server-disconnected", "{err:?}");
 }
 
@@ -128,10 +112,13 @@ fn reply_split_at_every_byte() {
     let ehlo = b"250-split.example\r\n250-SIZE 1000\r\n250 8BITMIME\r\n";
     let mut chunks: Vec<Vec<u8>> = greeting.iter().map(|b| vec![*b]).collect();
     chunks.extend(ehlo.iter().map(|b| vec![*b]));
-    let port = scripted(chunks);
+    let peer = scripted(chunks);
     let mut c = quick_client();
     assert_eq!(
-        c.connect("127.0.0.1", Some(port)).unwrap().unwrap().text,
+        c.connect("127.0.0.1", Some(peer.port))
+            .unwrap()
+            .unwrap()
+            .text,
         "split.example ESMTP"
     );
     let reply = c.ehlo(None).unwrap().unwrap();

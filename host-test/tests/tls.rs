@@ -3,8 +3,6 @@
 //! don't misbehave on demand) a peer that closes mid-handshake and STARTTLS injection.
 
 mod common;
-use std::io::Read;
-use std::time::Duration;
 
 use common::certs::{Pem, Pki};
 use common::*;
@@ -207,46 +205,42 @@ const EHLO_WITH_STARTTLS: &[u8] = b"250-scripted\r\n250 STARTTLS\r\n";
 
 #[test]
 fn starttls_injection_is_refused() {
-    let (port, seen) = scripted_peer(
-        vec![
+    let peer = scripted_peer(
+        &[
             ("EHLO", EHLO_WITH_STARTTLS),
             ("STARTTLS", b"220 go ahead\r\n250 injected\r\n"),
         ],
-        |_| {},
+        until_closed(),
     );
     let mut c = client_with(ClientOptions {
         timeout_ms: Some(3000),
         ..Default::default()
     });
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(peer.port)).unwrap().unwrap();
     let err = c.starttls(&TlsConfig::default()).unwrap().unwrap_err();
     assert_eq!(err.kind(), "tls", "{err:?}");
     assert!(format!("{err:?}").contains("injection"), "{err:?}");
     assert_eq!(send(&mut c).unwrap_err().kind(), "server-disconnected");
-    std::thread::sleep(Duration::from_millis(100));
-    let seen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    c.close().unwrap();
+    let seen = peer.finish().text();
     assert!(!seen.contains("MAIL"), "{seen}");
 }
 
 #[test]
 fn peer_closing_mid_handshake_is_a_tls_error() {
     // STARTTLS accepted, then the peer reads the ClientHello and hangs up.
-    let (port, _) = scripted_peer(
-        vec![
+    let peer = scripted_peer(
+        &[
             ("EHLO", EHLO_WITH_STARTTLS),
             ("STARTTLS", b"220 go ahead\r\n"),
         ],
-        |s| {
-            let mut buf = [0u8; 512];
-            let _ = s.read(&mut buf);
-            let _ = s.shutdown(std::net::Shutdown::Both);
-        },
+        vec![Step::ReadSome, Step::Shutdown],
     );
     let mut c = client_with(ClientOptions {
         timeout_ms: Some(3000),
         ..Default::default()
     });
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(peer.port)).unwrap().unwrap();
     let err = c.starttls(&TlsConfig::default()).unwrap().unwrap_err();
     assert_eq!(err.kind(), "tls", "{err:?}");
     assert!(!c.is_connected().unwrap());

@@ -5,77 +5,36 @@
 //! `SMTP_TEST_COMPONENT=path/to/smtp_component.wasm`).
 
 mod common;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use host_test::servers::{Aiosmtpd, SmtpSink};
 use smtp_host::{ClientOptions, Message, SaslMechanism, SmtpError, SmtpHost, Stderr};
 
-/// One scripted connection: what the peer writes and reads, in order.
-struct Script {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
+/// A reply, as a step's bytes.
+fn r(reply: &[u8]) -> Vec<u8> {
+    reply.to_vec()
 }
 
-impl Script {
-    /// Writes `bytes`.
-    fn send(&mut self, bytes: &[u8]) {
-        self.w.write_all(bytes).unwrap();
+/// The greeting, then `hello` to the hello and 250 to `commands` more commands, then 354
+/// to DATA, and the data read up to and including the CRLF.CRLF a strict receiver ends
+/// it at.
+fn through_data(hello: &[u8], commands: usize) -> Vec<Step> {
+    let mut steps = vec![
+        Step::Send(r(b"220 scripted\r\n")),
+        Step::Reply("", r(hello)),
+    ];
+    for _ in 0..commands {
+        steps.push(Step::Reply("", r(b"250 ok\r\n")));
     }
-
-    /// Reads one command line.
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.r.read_line(&mut l).unwrap();
-        l
-    }
-
-    /// Reads a command line before each of `replies`, and answers it with that reply.
-    fn answer(&mut self, replies: &[&[u8]]) {
-        for reply in replies {
-            self.line();
-            self.send(reply);
-        }
-    }
-
-    /// The greeting, then a reply to the hello and to `commands` more commands, then
-    /// 354 to DATA, and the data up to and including the CRLF.CRLF a strict receiver
-    /// ends it at.
-    fn through_data(&mut self, hello: &[u8], commands: usize) -> Vec<u8> {
-        self.send(b"220 scripted\r\n");
-        self.answer(&[hello]);
-        for _ in 0..commands {
-            self.answer(&[b"250 ok\r\n"]);
-        }
-        self.answer(&[b"354 go\r\n"]);
-        let mut got = Vec::new();
-        while !got.ends_with(b"\r\n.\r\n") {
-            let mut byte = [0u8; 1];
-            if self.r.read(&mut byte).unwrap_or(0) == 0 {
-                break;
-            }
-            got.push(byte[0]);
-        }
-        got
-    }
+    steps.push(Step::Reply("DATA", r(b"354 go\r\n")));
+    steps.push(Step::Data);
+    steps
 }
 
-/// A peer on 127.0.0.1 that runs `script` on its one connection.
-fn peer(script: impl FnOnce(Script) + Send + 'static) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let (s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        script(Script {
-            w: s.try_clone().unwrap(),
-            r: BufReader::new(s),
-        });
-    });
-    port
+/// A peer on 127.0.0.1 that plays `steps` on its one connection.
+fn peer(steps: Vec<Step>) -> ScriptPeer {
+    ScriptPeer::start(steps).unwrap()
 }
 
 fn quick(timeout_ms: u32) -> smtp_host::Client {
@@ -87,18 +46,17 @@ fn quick(timeout_ms: u32) -> smtp_host::Client {
 
 #[test]
 fn pipelined_bdat_then_a_hang_up_is_delivery_unknown() {
-    let port = peer(|mut p| {
-        p.send(b"220 mx\r\n");
-        p.answer(&[b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"]);
-        // MAIL, RCPT and BDAT 6 LAST with the message in one write: read all, say nothing.
-        for _ in 0..3 {
-            p.line();
-        }
-        let mut body = [0u8; 6];
-        p.r.read_exact(&mut body).unwrap();
-    });
+    // MAIL, RCPT and BDAT 6 LAST with the message in one write: read all, say nothing.
+    let p = peer(vec![
+        Step::Send(r(b"220 mx\r\n")),
+        Step::Reply("EHLO", r(b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n")),
+        Step::Reply("MAIL", vec![]),
+        Step::Reply("RCPT", vec![]),
+        Step::Reply("BDAT 6 LAST", vec![]),
+        Step::Read(6),
+    ]);
     let mut c = quick(5000);
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(p.port)).unwrap().unwrap();
     let err = c
         .sendmail(
             "a@x.org",
@@ -114,15 +72,14 @@ fn pipelined_bdat_then_a_hang_up_is_delivery_unknown() {
 
 #[test]
 fn an_lmtp_stream_that_breaks_names_who_got_the_message() {
-    let port = peer(|mut p| {
-        p.through_data(b"250 lmtp\r\n", 3);
-        p.send(b"250 2.0.0 <a@x.org> delivered\r\n");
-    });
+    let mut steps = through_data(b"250 lmtp\r\n", 3);
+    steps.push(Step::Send(r(b"250 2.0.0 <a@x.org> delivered\r\n")));
+    let p = peer(steps);
     let mut c = SmtpHost::shared()
         .unwrap()
         .lmtp_client(&ClientOptions::default(), Stderr::Capture)
         .unwrap();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(p.port)).unwrap().unwrap();
     let err = c
         .sendmail(
             "s@x.org",
@@ -143,17 +100,13 @@ fn an_lmtp_stream_that_breaks_names_who_got_the_message() {
 
 #[test]
 fn a_trickled_reply_is_bounded_by_the_timeout() {
-    let port = peer(|mut p| {
-        for b in b"220 slowly but surely\r\n" {
-            if p.w.write_all(&[*b]).is_err() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    });
+    let p = peer(vec![Step::Trickle(
+        r(b"220 slowly but surely\r\n"),
+        Duration::from_millis(300),
+    )]);
     let mut c = quick(1000);
     let started = Instant::now();
-    let result = c.connect("127.0.0.1", Some(port)).unwrap();
+    let result = c.connect("127.0.0.1", Some(p.port)).unwrap();
     let took = started.elapsed();
     assert_eq!(result.map(|r| r.code).map_err(|e| e.kind()), Err("timeout"));
     assert!(took < Duration::from_millis(1800), "{took:?}");
@@ -161,20 +114,17 @@ fn a_trickled_reply_is_bounded_by_the_timeout() {
 
 #[test]
 fn a_bare_cr_can_never_end_the_data_early() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let port = peer(move |mut p| {
-        *log.lock().unwrap() = p.through_data(b"250 mx\r\n", 2);
-        p.send(b"250 ok\r\n");
-        p.line();
-    });
+    let mut steps = through_data(b"250 mx\r\n", 2);
+    steps.extend([Step::Send(r(b"250 ok\r\n")), Step::Line]);
+    let p = peer(steps);
     let mut c = quick(5000);
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(p.port)).unwrap().unwrap();
     let msg = b"Subject: x\r\n\r\nbefore\r.\rMAIL FROM:<evil@x.org>\n.\nend\r\n";
     c.sendmail("a@x.org", &strings(&["b@x.org"]), &bytes(msg), &[], &[])
         .unwrap()
         .unwrap();
-    let wire = seen.lock().unwrap().clone();
+    c.close().unwrap();
+    let wire = p.finish().data.concat();
     // Whether lines end at CR, LF or CRLF, no line of the data is a lone dot before
     // the real end.
     let body = &wire[..wire.len() - 3];
@@ -226,20 +176,19 @@ fn bcc_never_leaks_with_cr_line_ends_or_a_from_line() {
 
 #[test]
 fn a_reply_echoing_credentials_is_masked_in_results_and_transcript() {
-    let port = peer(|mut p| {
-        p.send(b"220 mx\r\n");
-        p.answer(&[b"250-mx\r\n250 AUTH PLAIN\r\n"]);
-        let auth = p.line();
-        let echo = format!(
-            "235 2.7.0 you sent {} and the password is hunter2-secret\r\n",
-            auth.trim()
-        );
-        p.send(echo.as_bytes());
-        p.line();
-    });
+    // Echoes the AUTH line the client sends ("\0u\0hunter2-secret" in base64).
+    let p = peer(vec![
+        Step::Send(r(b"220 mx\r\n")),
+        Step::Reply("EHLO", r(b"250-mx\r\n250 AUTH PLAIN\r\n")),
+        Step::Reply(
+            "AUTH PLAIN AHUAaHVudGVyMi1zZWNyZXQ=",
+            r(b"235 2.7.0 you sent AUTH PLAIN AHUAaHVudGVyMi1zZWNyZXQ= and the password is hunter2-secret\r\n"),
+        ),
+        Step::Line,
+    ]);
     let mut c = quick(5000);
     c.set_debuglevel(1).unwrap();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(p.port)).unwrap().unwrap();
     let reply = c.login("u", "hunter2-secret", true).unwrap().unwrap();
     let b64 = "AHUAaHVudGVyMi1zZWNyZXQ="; // base64 of "\0u\0hunter2-secret"
     assert!(!reply.text.contains("hunter2"), "{}", reply.text);
@@ -251,19 +200,18 @@ fn a_reply_echoing_credentials_is_masked_in_results_and_transcript() {
 
 #[test]
 fn login_answers_the_prompt_it_is_given() {
-    let port = peer(|mut p| {
-        p.send(b"220 mx\r\n");
-        // EHLO, then AUTH LOGIN answered with the Password: prompt first.
-        p.answer(&[b"250-mx\r\n250 AUTH LOGIN\r\n", b"334 UGFzc3dvcmQ6\r\n"]);
-        let pw = p.line();
-        p.send(b"334 VXNlcm5hbWU6\r\n"); // Username:
-        let user = p.line();
-        let ok = pw.trim() == "cHc=" && user.trim() == "dQ=="; // "pw", "u"
-        p.send(if ok { b"235 ok\r\n" } else { b"535 no\r\n" });
-        p.line();
-    });
+    // EHLO, then AUTH LOGIN answered with the Password: prompt first; the answers must
+    // be "pw" and then "u" (a mismatch ends the script: the login fails).
+    let p = peer(vec![
+        Step::Send(r(b"220 mx\r\n")),
+        Step::Reply("EHLO", r(b"250-mx\r\n250 AUTH LOGIN\r\n")),
+        Step::Reply("AUTH LOGIN", r(b"334 UGFzc3dvcmQ6\r\n")), // Password:
+        Step::Reply("cHc=\r\n", r(b"334 VXNlcm5hbWU6\r\n")),   // Username:
+        Step::Reply("dQ==\r\n", r(b"235 ok\r\n")),
+        Step::Line,
+    ]);
     let mut c = quick(5000);
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(p.port)).unwrap().unwrap();
     let reply = c
         .login_with(SaslMechanism::Login, "u", "pw", false)
         .unwrap();
@@ -301,18 +249,19 @@ fn the_transcript_of_a_large_message_stays_small() {
 
 #[test]
 fn replies_with_no_command_waiting_are_never_taken_as_answers() {
-    let port = peer(|mut p| {
-        p.through_data(b"250 lmtp\r\n", 2);
-        // One recipient, two verdicts: the second would answer the next command.
-        p.send(b"250 2.0.0 delivered\r\n452 4.2.2 over quota\r\n");
-        p.answer(&[b"250 2.0.0 noop ok\r\n"]);
-        p.line();
-    });
+    // One recipient, two verdicts: the second would answer the next command.
+    let mut steps = through_data(b"250 lmtp\r\n", 2);
+    steps.extend([
+        Step::Send(r(b"250 2.0.0 delivered\r\n452 4.2.2 over quota\r\n")),
+        Step::Reply("NOOP", r(b"250 2.0.0 noop ok\r\n")),
+        Step::Line,
+    ]);
+    let p = peer(steps);
     let mut c = SmtpHost::shared()
         .unwrap()
         .lmtp_client(&ClientOptions::default(), Stderr::Capture)
         .unwrap();
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(p.port)).unwrap().unwrap();
     let to = strings(&["a@x.org"]);
     c.sendmail("s@x.org", &to, &bytes(b"one\r\n"), &[], &[])
         .unwrap()
@@ -328,13 +277,14 @@ fn replies_with_no_command_waiting_are_never_taken_as_answers() {
 
 #[test]
 fn any_2xx_after_the_data_is_acceptance() {
-    let port = peer(|mut p| {
-        p.through_data(b"250 mx\r\n", 2);
-        p.send(b"251 2.0.0 accepted, will forward\r\n");
-        p.answer(&[b"221 bye\r\n"]);
-    });
+    let mut steps = through_data(b"250 mx\r\n", 2);
+    steps.extend([
+        Step::Send(r(b"251 2.0.0 accepted, will forward\r\n")),
+        Step::Reply("QUIT", r(b"221 bye\r\n")),
+    ]);
+    let p = peer(steps);
     let mut c = quick(5000);
-    c.connect("127.0.0.1", Some(port)).unwrap().unwrap();
+    c.connect("127.0.0.1", Some(p.port)).unwrap().unwrap();
     let refused = c
         .sendmail(
             "a@x.org",

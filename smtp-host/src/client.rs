@@ -1,5 +1,6 @@
-//! [`SmtpHost`] (engine, compiled component, linker) and [`Client`], one `client`
-//! resource in an instance of its own, with a blocking method per WIT method.
+//! [`SmtpHost`] (engine, compiled component, linker); [`AsyncClient`], one `client`
+//! resource in an instance of its own with an async method per WIT method; and
+//! [`Client`], the same as blocking calls.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -117,17 +118,45 @@ impl SmtpHost {
         .map_err(|e| wasmtime::format_err!("{e}"))
     }
 
-    /// A new instance of the component with one new SMTP client in it.
+    /// A new instance of the component with one new SMTP client in it, as a blocking
+    /// [`Client`] with a single-threaded tokio runtime of its own.
     pub fn client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
-        self.instantiate(options, stderr, false)
+        Client::new(|| self.async_client(options, stderr))
     }
 
-    /// A new instance of the component with one new LMTP client in it.
+    /// A new instance of the component with one new LMTP client in it, as a blocking
+    /// [`Client`].
     pub fn lmtp_client(&self, options: &ClientOptions, stderr: Stderr) -> Result<Client> {
-        self.instantiate(options, stderr, true)
+        Client::new(|| self.async_lmtp_client(options, stderr))
     }
 
-    fn instantiate(&self, options: &ClientOptions, stderr: Stderr, lmtp: bool) -> Result<Client> {
+    /// A new instance of the component with one new SMTP client in it, as an
+    /// [`AsyncClient`]. Must be awaited inside a tokio runtime (wasmtime's WASI sockets
+    /// are tokio's).
+    pub async fn async_client(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+    ) -> Result<AsyncClient> {
+        self.instantiate(options, stderr, false).await
+    }
+
+    /// A new instance of the component with one new LMTP client in it, as an
+    /// [`AsyncClient`].
+    pub async fn async_lmtp_client(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+    ) -> Result<AsyncClient> {
+        self.instantiate(options, stderr, true).await
+    }
+
+    async fn instantiate(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+        lmtp: bool,
+    ) -> Result<AsyncClient> {
         let mut builder = network::wasi_builder(&self.policy);
         let captured = match stderr {
             Stderr::Inherit => {
@@ -147,26 +176,18 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the client's tokio runtime")?;
-        let (api, handle) = runtime.block_on(async {
-            let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
-            let guest = api.smtplib_smtp_client().client();
-            let handle = if lmtp {
-                guest.call_lmtp(&mut store, options).await?
-            } else {
-                guest.call_constructor(&mut store, options).await?
-            };
-            Ok::<_, wasmtime::Error>((api, handle))
-        })?;
-        Ok(Client {
+        let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
+        let guest = api.smtplib_smtp_client().client();
+        let handle = if lmtp {
+            guest.call_lmtp(&mut store, options).await?
+        } else {
+            guest.call_constructor(&mut store, options).await?
+        };
+        Ok(AsyncClient {
             store,
             api,
             handle,
             stderr: captured,
-            runtime,
         })
     }
 }
@@ -184,27 +205,22 @@ pub enum Stderr {
 /// never happen), the inner one the WIT result.
 pub type Call<T> = Result<std::result::Result<T, SmtpError>>;
 
-/// One `client` resource in its own instance, with a method per WIT method.
+/// One `client` resource in its own instance, with an `async` method per WIT method:
+/// the typed async client over the `bindgen!` exports.
 ///
-/// Each method blocks the calling thread until the component returns. The component's
-/// network waits are awaited on `runtime`, a single-threaded tokio runtime driven by
-/// that same thread, so a reply wakes the thread straight from its epoll wait; with
-/// wasmtime's synchronous WASI the wait is a hop to a thread of a shared runtime and
-/// back, twice per round trip.
-///
-/// Being blocking, the methods are for plain threads: called from inside an async task
-/// they would block that runtime's thread (tokio refuses it with a panic). Async hosts
-/// call the `bindgen!` exports themselves, as this type does.
-pub struct Client {
+/// Each method runs the component until it returns; its network waits are wasmtime's
+/// async WASI, so they must be awaited inside a tokio runtime, and many clients can
+/// wait at once on one thread (`tokio::join!`, `spawn`: the type is `Send`). One
+/// client serves one session at a time (`&mut self`); a client can `connect` again
+/// after `quit` or `close`, and keeps its TLS session tickets across connections.
+pub struct AsyncClient {
     store: Store<HostState>,
     api: Smtp,
     handle: ResourceAny,
     stderr: Option<MemoryOutputPipe>,
-    /// Declared last so it is dropped last: the store's sockets are registered with it.
-    runtime: tokio::runtime::Runtime,
 }
 
-impl Client {
+impl AsyncClient {
     /// The largest size, in bytes, the component's linear memory has reached in this
     /// instance (it only grows: a flat figure across a run means no growth).
     pub fn peak_memory(&self) -> usize {
@@ -220,33 +236,78 @@ impl Client {
     }
 }
 
+/// [`AsyncClient`] as plain blocking calls, for hosts without an async runtime.
+///
+/// Each method blocks the calling thread until the component returns. The component's
+/// network waits are awaited on `runtime`, a single-threaded tokio runtime driven by
+/// that same thread, so a reply wakes the thread straight from its epoll wait; with
+/// wasmtime's synchronous WASI the wait is a hop to a thread of a shared runtime and
+/// back, twice per round trip.
+///
+/// Being blocking, the methods are for plain threads: called from inside an async task
+/// they would block that runtime's thread (tokio refuses it with a panic). Async hosts
+/// use [`AsyncClient`].
+pub struct Client {
+    inner: AsyncClient,
+    /// Declared last so it is dropped last: the store's sockets are registered with it.
+    runtime: tokio::runtime::Runtime,
+}
+
 impl Client {
+    /// Starts the runtime and makes the async client on it.
+    fn new<F: std::future::Future<Output = Result<AsyncClient>>>(
+        make: impl FnOnce() -> F,
+    ) -> Result<Client> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the client's tokio runtime")?;
+        let inner = runtime.block_on(make())?;
+        Ok(Client { inner, runtime })
+    }
+
+    /// The largest size, in bytes, the component's linear memory has reached in this
+    /// instance (it only grows: a flat figure across a run means no growth).
+    pub fn peak_memory(&self) -> usize {
+        self.inner.peak_memory()
+    }
+
+    /// The debug transcript written so far (with [`Stderr::Capture`]).
+    pub fn transcript(&self) -> String {
+        self.inner.transcript()
+    }
+
+    /// The async client inside, with the runtime that drives it (for a caller that
+    /// wants to run a few calls as futures of its own).
+    pub fn as_async(&mut self) -> (&mut AsyncClient, &tokio::runtime::Runtime) {
+        (&mut self.inner, &self.runtime)
+    }
+}
+
+impl AsyncClient {
     /// `mailer.send(transport, mail)` in this client's instance (it opens a connection
     /// of its own; this client's connection is not used). With [`Stderr::Capture`] the
     /// transcript is kept as for the client's own calls.
-    pub fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
+    pub async fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
         let api = self.api.smtplib_smtp_mailer();
-        self.runtime
-            .block_on(api.call_send(&mut self.store, transport, mail))
+        api.call_send(&mut self.store, transport, mail).await
     }
 
     /// `mailer.compose(mail)`: the message's bytes.
-    pub fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
+    pub async fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
         let api = self.api.smtplib_smtp_mailer();
-        self.runtime
-            .block_on(api.call_compose(&mut self.store, mail))
+        api.call_compose(&mut self.store, mail).await
     }
 
     /// `mailer.send-with(client, mail)` over this client's connection.
-    pub fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
+    pub async fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
         let api = self.api.smtplib_smtp_mailer();
-        self.runtime
-            .block_on(api.call_send_with(&mut self.store, self.handle, mail))
+        api.call_send_with(&mut self.store, self.handle, mail).await
     }
 
     /// `mailer.send-bytes-with(client, from, to, msg, options)` over this client's
     /// connection.
-    pub fn send_bytes_with(
+    pub async fn send_bytes_with(
         &mut self,
         from: &str,
         to: &[String],
@@ -254,26 +315,59 @@ impl Client {
         options: &MailOptions,
     ) -> Call<Delivery> {
         let api = self.api.smtplib_smtp_mailer();
-        self.runtime.block_on(api.call_send_bytes_with(
-            &mut self.store,
-            self.handle,
-            from,
-            to,
-            msg,
-            options,
-        ))
+        api.call_send_bytes_with(&mut self.store, self.handle, from, to, msg, options)
+            .await
     }
 }
 
-/// Generates `Client` methods that forward to the component.
+impl Client {
+    /// [`AsyncClient::mailer_send`], blocking.
+    pub fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
+        self.runtime
+            .block_on(self.inner.mailer_send(transport, mail))
+    }
+
+    /// [`AsyncClient::compose`], blocking.
+    pub fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
+        self.runtime.block_on(self.inner.compose(mail))
+    }
+
+    /// [`AsyncClient::send_mail`], blocking.
+    pub fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
+        self.runtime.block_on(self.inner.send_mail(mail))
+    }
+
+    /// [`AsyncClient::send_bytes_with`], blocking.
+    pub fn send_bytes_with(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: &[u8],
+        options: &MailOptions,
+    ) -> Call<Delivery> {
+        self.runtime
+            .block_on(self.inner.send_bytes_with(from, to, msg, options))
+    }
+}
+
+/// Generates the `AsyncClient` methods that forward to the component, and the
+/// blocking `Client` methods that run them.
 macro_rules! forward {
     ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $call:ident; )*) => {
+        impl AsyncClient {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
+                    let api = self.api.smtplib_smtp_client().client();
+                    api.$call(&mut self.store, self.handle, $($arg),*).await
+                }
+            )*
+        }
         impl Client {
             $(
                 $(#[$doc])*
                 pub fn $name(&mut self, $($arg: $ty),*) -> $ret {
-                    let api = self.api.smtplib_smtp_client().client();
-                    self.runtime.block_on(api.$call(&mut self.store, self.handle, $($arg),*))
+                    self.runtime.block_on(self.inner.$name($($arg),*))
                 }
             )*
         }
@@ -339,12 +433,12 @@ forward! {
     fn data(msg: &Message) -> Call<Reply> => call_data;
     /// `sendmail(from, to, msg, mail-options, rcpt-options)`.
     fn sendmail(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_sendmail;
+    /// `sendmail-report(from, to, msg, mail-options, rcpt-options)`.
+    fn sendmail_report(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Delivery> => call_sendmail_report;
     /// `send-message(msg, from, to, mail-options, rcpt-options)`.
     fn send_message(msg: &[u8], from: Option<&str>, to: Option<&[String]>, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_send_message;
     /// `lmtp-data(msg)`.
     fn lmtp_data(msg: &Message) -> Call<Vec<RecipientReply>> => call_lmtp_data;
-    /// `sendmail-report(from, to, msg, mail-options, rcpt-options)`.
-    fn sendmail_report(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Delivery> => call_sendmail_report;
     /// `quit()`.
     fn quit() -> Call<Reply> => call_quit;
     /// `close()`.

@@ -7,17 +7,17 @@
 //! - [`cache`]: the one compile cache (a `.cwasm` per component and engine);
 //! - [`network`]: the one WASI context setup, with TCP allowed under a
 //!   [`network::NetworkPolicy`] (anything, or only listed addresses as Spin does);
-//! - [`SmtpHost`] and [`Client`]: the `client` resource as plain blocking Rust calls,
-//!   and the `mailer` functions in the same instance (`Client::mailer_send`,
-//!   `Client::send_mail`, `Client::compose`), with the `bindgen!` types re-exported,
-//!   and [`SmtpError::kind`].
+//! - [`SmtpHost`], [`AsyncClient`] and [`Client`]: the `client` resource as typed async
+//!   Rust calls, and the same as blocking calls, with the `bindgen!` types re-exported,
+//!   and [`SmtpError::kind`]; the `mailer` functions in the same instance
+//!   (`mailer_send`, `compose`, `send_mail`, `send_bytes_with`).
 
 pub mod cache;
 mod client;
 mod error;
 pub mod network;
 
-pub use client::{Call, Client, SmtpHost, Stderr};
+pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr};
 pub use exports::smtplib::smtp::client::{
     AuthStep, ClientOptions, Delivery, EnhancedStatus, Extension, Message, RecipientReply, Refusal,
     Reply, SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
@@ -29,8 +29,8 @@ pub use exports::smtplib::smtp::mailer::{
     Transport,
 };
 
-// Async exports: each call runs on a tokio runtime of the client's own, on the calling
-// thread (see `Client`).
+// Async exports: `AsyncClient` awaits them; `Client` runs them on a tokio runtime of its
+// own, on the calling thread.
 wasmtime::component::bindgen!({
     world: "smtp",
     path: "../wit",

@@ -4,10 +4,9 @@
 
 pub mod certs;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub use host_test::peer::{ScriptPeer, Step};
 
 use smtp_host::{Client, ClientOptions, Message, SmtpHost, Stderr};
 
@@ -49,38 +48,23 @@ pub fn text(s: &str) -> Message {
     Message::Text(s.to_string())
 }
 
-/// A scripted SMTP peer: answers each expected command line with a canned reply, then
-/// runs `after` on the socket. Returns the port and everything it received.
-pub fn scripted_peer(
-    steps: Vec<(&'static str, &'static [u8])>,
-    after: fn(&mut std::net::TcpStream),
-) -> (u16, Arc<Mutex<Vec<u8>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"220 scripted ESMTP\r\n").unwrap();
-        let mut reader = BufReader::new(s.try_clone().unwrap());
-        for (expect, reply) in steps {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            log.lock().unwrap().extend_from_slice(line.as_bytes());
-            assert!(line.to_ascii_uppercase().starts_with(expect), "{line}");
-            s.write_all(reply).unwrap();
-        }
-        after(&mut s);
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            log.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    (port, seen)
+/// A scripted peer (host-test's one, [`ScriptPeer`]) that greets, answers each expected
+/// command line with its canned reply, then plays `after` (by default it reads until the
+/// client goes away).
+pub fn scripted_peer(replies: &[(&'static str, &[u8])], after: Vec<Step>) -> ScriptPeer {
+    let mut steps = vec![Step::Send(b"220 scripted ESMTP\r\n".to_vec())];
+    steps.extend(
+        replies
+            .iter()
+            .map(|(expect, reply)| Step::Reply(expect, reply.to_vec())),
+    );
+    steps.extend(after);
+    ScriptPeer::start(steps).expect("start the scripted peer")
+}
+
+/// The usual end of a script: read until the client goes away.
+pub fn until_closed() -> Vec<Step> {
+    vec![Step::Drain(Duration::from_secs(5))]
 }
 
 /// A private Postfix with a fresh localhost certificate, relaying to a fresh aiosmtpd
