@@ -11,9 +11,10 @@ from ._errors import (SMTPAuthenticationError, SMTPConnectError, SMTPDataError,
 from ._runtime import component_path
 from ._smtp import (CRLF, LMTP, LMTP_PORT, OLDSTYLE_AUTH, SMTP, SMTP_PORT, SMTP_SSL,
                     SMTP_SSL_PORT, _MAXCHALLENGE, _MAXLINE, bCRLF, tls_config)
+from . import mailer  # the `mailer` interface: mailer.send(Transport(...), Mail(...))
 
 __all__ = ["SMTPException", "SMTPNotSupportedError", "SMTPServerDisconnected",
            "SMTPResponseException", "SMTPSenderRefused", "SMTPRecipientsRefused",
            "SMTPDataError", "SMTPConnectError", "SMTPHeloError", "SMTPAuthenticationError",
            "SMTPMalformedReply", "SMTPDeliveryUnknown", "quoteaddr", "quotedata", "SMTP",
-           "SMTP_SSL", "LMTP", "tls_config", "component_path"]
+           "SMTP_SSL", "LMTP", "tls_config", "component_path", "mailer"]

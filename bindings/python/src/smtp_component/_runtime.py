@@ -24,6 +24,7 @@ from wasmtime import Engine, Store, WasiConfig, WasmtimeError
 from wasmtime.component import Component, Linker, Record, ResourceAny, Variant
 
 INTERFACE_PREFIX = "smtplib:smtp/client@"
+MAILER_PREFIX = "smtplib:smtp/mailer@"
 
 
 def _allow_network(wasi: WasiConfig) -> None:
@@ -68,7 +69,8 @@ class Runtime:
     def __init__(self, wasm: Path):
         self.engine = Engine()
         self.component = self._compile(wasm)
-        self.interface = self._find_interface()
+        self.interface = self._find_interface(INTERFACE_PREFIX)
+        self.mailer_interface = self._find_interface(MAILER_PREFIX)
         self.linker = Linker(self.engine)
         self.linker.add_wasip2()
         self._lock = threading.Lock()
@@ -97,13 +99,13 @@ class Runtime:
             Path(tmp).unlink(missing_ok=True)
         return component
 
-    def _find_interface(self) -> str:
-        """The exported `client` interface's name, version included, read from the
-        component (so the package follows the WIT package's version)."""
+    def _find_interface(self, prefix: str) -> str:
+        """An exported interface's name (`client` or `mailer`), version included, read
+        from the component (so the package follows the WIT package's version)."""
         for name in self.component.type.exports(self.engine):
-            if name.startswith(INTERFACE_PREFIX):
+            if name.startswith(prefix):
                 return name
-        raise ImportError(f"the component exports no {INTERFACE_PREFIX}* interface")
+        raise ImportError(f"the component exports no {prefix}* interface")
 
     def instantiate(self) -> "Instance":
         store = Store(self.engine)
@@ -133,22 +135,31 @@ class Instance:
     def __init__(self, runtime: Runtime, store: Store, instance: Any):
         self.store = store
         self._instance = instance
-        self._iface = instance.get_export_index(store, runtime.interface)
+        self._ifaces = {runtime.interface: instance.get_export_index(store, runtime.interface),
+                        runtime.mailer_interface:
+                            instance.get_export_index(store, runtime.mailer_interface)}
         self._funcs: dict = {}
         self.interface = runtime.interface
+        self.mailer_interface = runtime.mailer_interface
 
-    def func(self, name: str):
-        f = self._funcs.get(name)
+    def func(self, name: str, interface: Optional[str] = None):
+        """A function of the `client` interface, or of `interface` when given."""
+        interface = interface or self.interface
+        f = self._funcs.get((interface, name))
         if f is None:
-            index = self._instance.get_export_index(self.store, name, self._iface)
+            index = self._instance.get_export_index(self.store, name, self._ifaces[interface])
             f = self._instance.get_func(self.store, index) if index is not None else None
             if f is None:
-                raise AttributeError(f"{self.interface} exports no function {name}")
-            self._funcs[name] = f
+                raise AttributeError(f"{interface} exports no function {name}")
+            self._funcs[(interface, name)] = f
         return f
 
     def call(self, name: str, *args: Any) -> Any:
         return self.func(name)(self.store, *args)
+
+    def call_mailer(self, name: str, *args: Any) -> Any:
+        """Calls a function of the `mailer` interface."""
+        return self.func(name, self.mailer_interface)(self.store, *args)
 
     def method(self, client: ResourceAny, name: str, *args: Any) -> Any:
         return self.call(f"[method]client.{name}", client, *args)
