@@ -7,52 +7,18 @@
 // may be a string or bytes; a WIT error rejects with an SmtpError whose `kind` is the
 // smtp-error case name.
 import { Worker } from 'node:worker_threads';
+import { SmtpError } from './errors.js';
+import { mailOptions, toDelivery, toMail } from './mailer.js';
+import { bytes, list } from './values.js';
+
+export { SmtpError };
+export { sendMail, compose } from './mailer.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
-
-/** A WIT `smtp-error`, thrown (rejected) by every Client method that returns a result. */
-export class SmtpError extends Error {
-  constructor(kind, detail) {
-    super(`${kind}: ${describe(detail)}`);
-    this.name = 'SmtpError';
-    /** The smtp-error case, such as 'recipients-refused' or 'timeout'. */
-    this.kind = kind;
-    /** The case's payload as the WIT gives it (a reply, a refusal list, a string). */
-    this.detail = detail;
-    if (detail && typeof detail === 'object' && 'code' in detail) this.reply = detail;
-    if (detail && typeof detail === 'object' && 'reply' in detail) this.reply = detail.reply;
-    if (detail && typeof detail === 'object' && 'sender' in detail) this.sender = detail.sender;
-    if (Array.isArray(detail)) this.refusals = detail;
-    if (this.reply) this.code = this.reply.code;
-  }
-}
-
-function describe(detail) {
-  if (typeof detail === 'string') return detail;
-  if (Array.isArray(detail)) {
-    return detail.map((r) => `${r.recipient}: ${r.reply.code} ${r.reply.text}`).join('; ');
-  }
-  if (detail && detail.reply) return `${detail.sender}: ${detail.reply.code} ${detail.reply.text}`;
-  if (detail && 'code' in detail) return `${detail.code} ${detail.text}`;
-  return JSON.stringify(detail);
-}
 
 function message(msg) {
   if (typeof msg === 'string') return { tag: 'text', val: msg };
   return { tag: 'bytes', val: bytes(msg) };
-}
-
-function bytes(data) {
-  if (typeof data === 'string') return new TextEncoder().encode(data);
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError('a message must be a string, a Uint8Array, a Buffer or an ArrayBuffer');
-}
-
-function list(value) {
-  if (value === undefined || value === null) return [];
-  return typeof value === 'string' ? [value] : [...value];
 }
 
 function tlsConfig(config = {}) {
@@ -162,6 +128,13 @@ export class Client {
     return this.#call('sendMessage', [bytes(msg), fromAddr ?? undefined, to, list(mailOptions), list(rcptOptions)]);
   }
   lmtpData(msg) { return this.#call('lmtpData', [message(msg)]); }
+  /** The mailer's `send-with`: builds `mail` and sends it over this connection. */
+  async sendWith(mail) { return toDelivery(await this.#call('sendWith', [toMail(mail)])); }
+  /** The mailer's `send-bytes-with`: sends the caller's message with `options`
+   * ({ dkim?, dsn?, requireTls? }). */
+  async sendBytesWith(fromAddr, toAddrs, msg, options) {
+    return toDelivery(await this.#call('sendBytesWith', [fromAddr, list(toAddrs), bytes(msg), mailOptions(options)]));
+  }
   quit() { return this.#call('quit', []); }
   close() { return this.#call('close', []); }
   isConnected() { return this.#call('isConnected', []); }

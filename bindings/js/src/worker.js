@@ -2,9 +2,11 @@
 // one Client. The component's calls are synchronous and block on the network (the
 // preview2-shim's sockets wait for I/O), so they run here, off the main thread; the
 // Client on the main thread sends {id, method, args} and gets {id, ok, value | error}.
+// A worker of the mailer's pool (src/mailer.js) has no Client and runs `send` and
+// `compose`.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { client } = await import('../gen/smtp.js');
+const { client, mailer } = await import('../gen/smtp.js');
 let session = null;
 
 function reply(message) {
@@ -16,6 +18,10 @@ parentPort.on('message', ({ id, method, args }) => {
     let value;
     if (method === 'new') {
       session = workerData.lmtp ? client.Client.lmtp(args[0]) : new client.Client(args[0]);
+    } else if (method === 'send' || method === 'compose') {
+      value = mailer[method](...args); // the mailer's own calls, on a pooled worker
+    } else if (method === 'sendWith' || method === 'sendBytesWith') {
+      value = mailer[method](session, ...args); // the mailer over this worker's Client
     } else {
       value = session[method](...args);
     }

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const python = process.env.SMTP_TEST_PYTHON || join(root, '.venv', 'bin', 'python');
+export const python = process.env.SMTP_TEST_PYTHON || join(root, '.venv', 'bin', 'python');
 
 export async function startAiosmtpd(...args) {
   const store = mkdtempSync(join(tmpdir(), 'smtp-js-'));
