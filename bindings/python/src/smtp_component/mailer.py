@@ -34,8 +34,7 @@ IMPLICIT_TLS = "implicit-tls"
 STARTTLS_REQUIRED = "starttls-required"
 NONE = "none"
 
-_SECURITY = {IMPLICIT_TLS, STARTTLS_REQUIRED, NONE, "starttls", "tls", "ssl"}
-_SECURITY_ALIASES = {"starttls": STARTTLS_REQUIRED, "tls": IMPLICIT_TLS, "ssl": IMPLICIT_TLS}
+_SECURITY = (IMPLICIT_TLS, STARTTLS_REQUIRED, NONE)
 
 
 @dataclass
@@ -248,10 +247,9 @@ def _mail(m: Mail) -> Any:
 
 
 def _transport(t: Transport) -> Any:
-    security = t.security.lower() if isinstance(t.security, str) else t.security
+    security = t.security
     if security not in _SECURITY:
-        raise ValueError(f"security must be one of {sorted(_SECURITY)}, not {t.security!r}")
-    security = _SECURITY_ALIASES.get(security, security)
+        raise ValueError(f"security must be one of {', '.join(_SECURITY)}, not {security!r}")
     credentials = None
     if t.oauth_token is not None:
         credentials = Variant("oauth", record(user=t.user or "", token=t.oauth_token,
