@@ -14,7 +14,7 @@ use crate::protocol::ehlo::Features;
 use crate::protocol::reply::Reply;
 use crate::session::{AuthStep, Outcome, Session, SessionConfig};
 use crate::tls::Stream;
-use crate::tls_config::{self, TlsSettings};
+use crate::tls_config::{self, SessionCache, TlsSettings};
 
 /// The port `connect` uses when none is given (smtplib's `SMTP_PORT`).
 pub const SMTP_PORT: u16 = 25;
@@ -63,6 +63,8 @@ pub struct Client<N: Network> {
     /// Credentials may go over an unencrypted connection to a non-loopback peer.
     allow_insecure_auth: bool,
     read_buf: Vec<u8>,
+    /// TLS session tickets for the next connections (resumption).
+    tls_sessions: SessionCache,
 }
 
 /// smtplib's LMTP takes a Unix socket path for `host`: WASI 0.2 has no Unix sockets.
@@ -127,6 +129,7 @@ impl<N: Network> Client<N> {
             host: String::new(),
             allow_insecure_auth: false,
             read_buf: Vec::new(),
+            tls_sessions: SessionCache::default(),
         }
     }
 
@@ -245,7 +248,7 @@ impl<N: Network> Client<N> {
             Host::Ip(ip) => ip.to_string(),
             Host::Name(name) => name,
         };
-        let setup = tls_config::build(settings, &name_host)?;
+        let setup = tls_config::build(settings, &name_host, &mut self.tls_sessions)?;
         let tcp = self.open(host, port, SMTP_SSL_PORT)?;
         let timeout = self.timeout_ns()?;
         let stream = Stream::Plain(tcp).start_tls(setup, timeout)?;
@@ -258,7 +261,7 @@ impl<N: Network> Client<N> {
     /// a caller asked for TLS: a failed handshake closes the connection.
     pub fn starttls(&mut self, settings: &TlsSettings) -> Result<Reply, SmtpError> {
         // Refuse unusable settings before anything is sent.
-        let setup = tls_config::build(settings, &self.host)?;
+        let setup = tls_config::build(settings, &self.host, &mut self.tls_sessions)?;
         self.ehlo_or_helo_if_needed()?;
         let reply = reply(self.exec(Session::begin_starttls)?)?;
         let timeout = self.session.timeout_ns();

@@ -1,10 +1,12 @@
 //! Turns the caller's TLS settings into a rustls client configuration: Mozilla's roots
 //! (webpki-roots) plus extra roots from PEM, an optional client certificate, and
-//! hostname verification that is always on unless the caller names the unsafe switch.
+//! hostname verification that is always on unless the caller names the unsafe switch;
+//! and [`SessionCache`], the TLS session tickets a client keeps for its next connect.
 
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ClientSessionMemoryCache, Resumption};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -13,7 +15,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use crate::error::SmtpError;
 
 /// What the caller asked for (WIT `tls-config`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsSettings {
     /// The name to verify and send as SNI; the connect host when absent.
     pub server_name: Option<String>,
@@ -39,9 +41,46 @@ fn invalid(what: impl Into<String>) -> SmtpError {
     SmtpError::InvalidArgument(what.into())
 }
 
+/// How many distinct TLS settings a [`SessionCache`] keeps tickets for.
+const SETTINGS_KEPT: usize = 4;
+/// How many servers' tickets it keeps per settings (rustls's in-memory store: a few
+/// tickets per server name, the oldest names dropped first).
+const SERVERS_KEPT: usize = 32;
+
+/// The TLS 1.3 session tickets (and TLS 1.2 session IDs) a client resource has been
+/// given, so that its next connection to the same server name resumes the session (a
+/// resumed handshake sends no certificate and checks no signature). Tickets are kept
+/// apart per [`TlsSettings`]: a session set up under one verification (say,
+/// `unsafe-accept-invalid-certs`, or other roots) is never resumed under another, since
+/// a resumed handshake does not verify the certificate again.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    /// Most recently used last.
+    stores: Vec<(TlsSettings, Arc<ClientSessionMemoryCache>)>,
+}
+
+impl SessionCache {
+    /// The ticket store for `settings`, made on first use.
+    fn store_for(&mut self, settings: &TlsSettings) -> Arc<ClientSessionMemoryCache> {
+        let store = match self.stores.iter().position(|(s, _)| s == settings) {
+            Some(i) => self.stores.remove(i).1,
+            None => Arc::new(ClientSessionMemoryCache::new(SERVERS_KEPT)),
+        };
+        if self.stores.len() >= SETTINGS_KEPT {
+            self.stores.remove(0);
+        }
+        self.stores.push((settings.clone(), store.clone()));
+        store
+    }
+}
+
 /// Builds the configuration for a connection to `connect_host` (used as the server name
-/// when the settings name none).
-pub fn build(settings: &TlsSettings, connect_host: &str) -> Result<TlsSetup, SmtpError> {
+/// when the settings name none), resuming from and keeping tickets in `sessions`.
+pub fn build(
+    settings: &TlsSettings,
+    connect_host: &str,
+    sessions: &mut SessionCache,
+) -> Result<TlsSetup, SmtpError> {
     let name = settings
         .server_name
         .as_deref()
@@ -62,7 +101,7 @@ pub fn build(settings: &TlsSettings, connect_host: &str) -> Result<TlsSetup, Smt
     } else {
         builder.with_root_certificates(roots(settings.extra_roots_pem.as_deref())?)
     };
-    let config = match (&settings.client_cert_pem, &settings.client_key_pem) {
+    let mut config = match (&settings.client_cert_pem, &settings.client_key_pem) {
         (None, None) => builder.with_no_client_auth(),
         (Some(cert), Some(key)) => {
             let chain = certificates(cert, "client certificate")?;
@@ -78,6 +117,7 @@ pub fn build(settings: &TlsSettings, connect_host: &str) -> Result<TlsSetup, Smt
             ))
         }
     };
+    config.resumption = Resumption::store(sessions.store_for(settings));
     Ok(TlsSetup {
         config: Arc::new(config),
         server_name,
@@ -168,9 +208,19 @@ mod tests {
 
     #[test]
     fn server_name_defaults_to_the_connect_host() {
-        let s = build(&TlsSettings::default(), "smtp.example.com").unwrap();
+        let s = build(
+            &TlsSettings::default(),
+            "smtp.example.com",
+            &mut SessionCache::default(),
+        )
+        .unwrap();
         assert_eq!(s.server_name.to_str(), "smtp.example.com");
-        let s = build(&TlsSettings::default(), "127.0.0.1").unwrap();
+        let s = build(
+            &TlsSettings::default(),
+            "127.0.0.1",
+            &mut SessionCache::default(),
+        )
+        .unwrap();
         assert_eq!(s.server_name.to_str(), "127.0.0.1");
         let s = build(
             &TlsSettings {
@@ -178,15 +228,44 @@ mod tests {
                 ..Default::default()
             },
             "192.0.2.1",
+            &mut SessionCache::default(),
         )
         .unwrap();
         assert_eq!(s.server_name.to_str(), "mx.example.org");
     }
 
+    /// One ticket store per distinct settings, reused for equal ones, at most
+    /// `SETTINGS_KEPT` kept.
+    #[test]
+    fn tickets_are_kept_apart_per_settings() {
+        let mut cache = SessionCache::default();
+        let strict = TlsSettings::default();
+        let careless = TlsSettings {
+            unsafe_accept_invalid_certs: true,
+            ..Default::default()
+        };
+        let a = cache.store_for(&strict);
+        let b = cache.store_for(&careless);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&a, &cache.store_for(&strict)));
+        for i in 0..SETTINGS_KEPT {
+            cache.store_for(&TlsSettings {
+                server_name: Some(format!("n{i}.example")),
+                ..Default::default()
+            });
+        }
+        assert_eq!(cache.stores.len(), SETTINGS_KEPT);
+        assert!(!Arc::ptr_eq(&a, &cache.store_for(&strict)));
+    }
+
     #[test]
     fn bad_inputs_are_invalid_arguments() {
-        let bad =
-            |s: TlsSettings| matches!(build(&s, "x.example"), Err(SmtpError::InvalidArgument(_)));
+        let bad = |s: TlsSettings| {
+            matches!(
+                build(&s, "x.example", &mut SessionCache::default()),
+                Err(SmtpError::InvalidArgument(_))
+            )
+        };
         assert!(bad(TlsSettings {
             server_name: Some("not a name!".into()),
             ..Default::default()
