@@ -326,26 +326,33 @@ fn start_instance(
     cert: &Path,
     key: &Path,
     relay_port: u16,
+    extra: &[&str],
 ) -> Result<(u16, u16)> {
     let ports = (free_port()?, free_port()?);
-    run_fixture(
-        script,
-        &[
-            "start",
-            "--dir",
-            &dir.to_string_lossy(),
-            flags[0],
-            &ports.0.to_string(),
-            flags[1],
-            &ports.1.to_string(),
-            "--cert",
-            &cert.to_string_lossy(),
-            "--key",
-            &key.to_string_lossy(),
-            "--relay-port",
-            &relay_port.to_string(),
-        ],
-    )?;
+    let dir = dir.to_string_lossy();
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let (p0, p1, relay) = (
+        ports.0.to_string(),
+        ports.1.to_string(),
+        relay_port.to_string(),
+    );
+    let mut args = vec![
+        "start",
+        "--dir",
+        &dir,
+        flags[0],
+        &p0,
+        flags[1],
+        &p1,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--relay-port",
+        &relay,
+    ];
+    args.extend_from_slice(extra);
+    run_fixture(script, &args)?;
     Ok(ports)
 }
 
@@ -364,6 +371,11 @@ pub struct Postfix {
 impl Postfix {
     /// Starts it with the given certificate and key files.
     pub fn start(cert: &Path, key: &Path, relay_port: u16) -> Result<Postfix> {
+        Postfix::start_with(cert, key, relay_port, &[])
+    }
+
+    /// Starts it with more of the script's options (such as `--connection-limit N`).
+    pub fn start_with(cert: &Path, key: &Path, relay_port: u16, extra: &[&str]) -> Result<Postfix> {
         let dir = tempfile::tempdir()?;
         let (smtp_port, smtps_port) = start_instance(
             "postfix_instance.py",
@@ -372,6 +384,7 @@ impl Postfix {
             cert,
             key,
             relay_port,
+            extra,
         )?;
         Ok(Postfix {
             dir,
@@ -416,6 +429,7 @@ impl Dovecot {
             cert,
             key,
             relay_port,
+            &[],
         )?;
         Ok(Dovecot {
             dir,
