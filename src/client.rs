@@ -138,6 +138,12 @@ impl<N: Network> Client<N> {
         &self.session
     }
 
+    /// The session, to change (tests of the session's choices over the model peer).
+    #[cfg(test)]
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
     /// Drops the connection once the session has closed it.
     fn sync(&mut self) {
         if !self.session.is_connected() {
@@ -253,7 +259,9 @@ impl<N: Network> Client<N> {
         let timeout = self.timeout_ns()?;
         let stream = Stream::Plain(tcp).start_tls(setup, timeout)?;
         self.session.log().note("TLS established");
-        self.start(stream)
+        let reply = self.start(stream);
+        self.session.set_encrypted(true);
+        reply
     }
 
     /// smtplib's `starttls`: EHLO if needed, `NotSupported` unless advertised, STARTTLS,

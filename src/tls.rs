@@ -11,12 +11,13 @@
 //! measured. Sent apart, the tickets carry the ACK of the Finished, the command carries
 //! the ACK of the tickets, and nothing waits.
 //!
-//! With implicit TLS the client has no command to send: the server writes its tickets,
-//! then its greeting, and the greeting is that second write in a row (48 ms per
-//! connection to Postfix's wrapper-mode smtpd). When the tickets come alone and nothing
-//! follows within a millisecond, the client sends a TLS 1.3 KeyUpdate, a record the
-//! server must accept and answers with nothing, whose segment carries the ACK
-//! (`TlsStream::ack_tickets`).
+//! Implicit TLS still waits once: the server writes its tickets, then its greeting, and
+//! the client has nothing to send in between. A KeyUpdate as the ACK carrier was tried
+//! (2026-12-01) and releases the greeting, but rustls only sends KeyUpdates with
+//! update_requested, so the server answers with a KeyUpdate of its own and the stall
+//! moves to the reply to EHLO (94 ms a connection to Postfix before and after). A
+//! record the server ignores silently (update_not_requested, or an empty
+//! application-data record) would do it; rustls 0.23 offers neither.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::IpAddr;
@@ -27,21 +28,12 @@ use crate::driver::{Io, WriteError, READ_CHUNK};
 use crate::error::SmtpError;
 use crate::tls_config::TlsSetup;
 
-/// How long the first read after a TLS 1.3 handshake waits for the server's next
-/// write, once records without plaintext (its session tickets) came alone, before
-/// sending a KeyUpdate to carry the ACK that write may be held for (see the module
-/// documentation). A server whose next write is not held sends it within microseconds.
-const TICKET_ACK_WAIT_NS: u64 = 1_000_000;
-
 /// A TLS client connection over the stream `T`.
 pub struct TlsStream<T: Io> {
     inner: T,
     conn: ClientConnection,
     /// How long one write of ours may take to make progress (the session's timeout).
     timeout_ns: u64,
-    /// TLS 1.3, and nothing written since our Finished: the server's tickets may hold
-    /// its next write under Nagle until our side ACKs them.
-    may_hold_after_tickets: bool,
 }
 
 fn tls_error(e: rustls::Error) -> SmtpError {
@@ -63,7 +55,6 @@ impl<T: Io> TlsStream<T> {
             inner,
             conn,
             timeout_ns,
-            may_hold_after_tickets: false,
         };
         while stream.conn.is_handshaking() {
             if stream.conn.wants_write() {
@@ -77,8 +68,6 @@ impl<T: Io> TlsStream<T> {
         }
         // TLS 1.3: our Finished, on its own (see the module documentation).
         stream.push_tls().map_err(|e| e.error)?;
-        stream.may_hold_after_tickets =
-            stream.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
         Ok(stream)
     }
 
@@ -102,44 +91,10 @@ impl<T: Io> TlsStream<T> {
     fn pull_tls(&mut self, deadline: u64) -> Result<bool, SmtpError> {
         let mut buf = vec![0u8; READ_CHUNK];
         let n = self.inner.read(&mut buf, deadline)?;
-        self.process_tls(buf.get(..n).unwrap_or_default())
-    }
-
-    /// Called when a read after the handshake brought records but no plaintext before
-    /// we wrote anything (a TLS 1.3 server's session tickets, as when it greets right
-    /// after an implicit-TLS handshake). The server's next write (the greeting) may be
-    /// held by Nagle on its side until our kernel's delayed ACK of the tickets, ~40 ms:
-    /// give it [`TICKET_ACK_WAIT_NS`] to come anyway, then send a KeyUpdate (RFC 8446
-    /// 4.6.3, update_not_requested: the server only changes its read key and answers
-    /// nothing), whose segment carries the ACK and releases the write. Our side has
-    /// nothing in flight then (the tickets acknowledged our Finished), and the reply
-    /// the server sends next acknowledges the KeyUpdate, so our next write does not
-    /// wait either. Once per connection. False at the stream's end.
-    fn ack_tickets(&mut self, deadline: u64) -> Result<bool, SmtpError> {
-        self.may_hold_after_tickets = false;
-        let soon = self
-            .inner
-            .now()
-            .saturating_add(TICKET_ACK_WAIT_NS)
-            .min(deadline);
-        let mut buf = vec![0u8; READ_CHUNK];
-        match self.inner.read(&mut buf, soon) {
-            Ok(n) => return self.process_tls(buf.get(..n).unwrap_or_default()),
-            Err(SmtpError::Timeout(_)) if soon < deadline => {}
-            Err(e) => return Err(e),
-        }
-        self.conn.refresh_traffic_keys().map_err(tls_error)?;
-        self.push_tls().map_err(|e| e.error)?;
-        Ok(true)
-    }
-
-    /// Feeds `bytes` read from the inner stream to rustls. False when empty (the
-    /// stream's end).
-    fn process_tls(&mut self, bytes: &[u8]) -> Result<bool, SmtpError> {
-        if bytes.is_empty() {
+        if n == 0 {
             return Ok(false);
         }
-        let mut rest = bytes;
+        let mut rest = buf.get(..n).unwrap_or_default();
         while !rest.is_empty() {
             let taken = self
                 .conn
@@ -164,7 +119,6 @@ impl<T: Io> Io for TlsStream<T> {
     // the next answers them in two writes, the second stuck behind Nagle on its side.
     fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
         self.timeout_ns = timeout_ns;
-        self.may_hold_after_tickets = false;
         let encrypting = |e: std::io::Error| WriteError {
             error: SmtpError::Tls(format!("encrypting: {e}")),
             written: 0,
@@ -201,8 +155,6 @@ impl<T: Io> Io for TlsStream<T> {
     }
 
     fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
-        // Whether records came in this call without giving plaintext.
-        let mut pulled = false;
         loop {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
@@ -214,15 +166,9 @@ impl<T: Io> Io for TlsStream<T> {
             if self.conn.wants_write() {
                 self.push_tls().map_err(|e| e.error)?;
             }
-            let more = if pulled && self.may_hold_after_tickets {
-                self.ack_tickets(deadline)?
-            } else {
-                self.pull_tls(deadline)?
-            };
-            if !more {
+            if !self.pull_tls(deadline)? {
                 return Ok(0);
             }
-            pulled = true;
         }
     }
 
