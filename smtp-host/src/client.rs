@@ -14,7 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::network::{self, NetworkPolicy};
 use crate::{
     cache, AuthStep, ClientOptions, Extension, Message, RecipientReply, Refusal, Reply,
-    SaslMechanism, Smtp, SmtpError, TlsConfig, COMPONENT,
+    SaslMechanism, Smtp, SmtpError, SmtpPre, TlsConfig, COMPONENT,
 };
 
 /// What a store holds: the WASI context, its resource table, and the memory tracker.
@@ -67,8 +67,9 @@ impl WasiView for HostState {
 #[derive(Clone)]
 pub struct SmtpHost {
     engine: Engine,
-    component: Component,
-    linker: Linker<HostState>,
+    /// The component with its imports resolved against the linker once (instantiating
+    /// from it skips that per instance).
+    pre: SmtpPre<HostState>,
     policy: NetworkPolicy,
 }
 
@@ -77,12 +78,9 @@ impl SmtpHost {
     pub fn new(bytes: &[u8], name: &str) -> Result<SmtpHost> {
         let engine = crate::engine()?;
         let component = cache::load(&engine, bytes, name)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Ok(SmtpHost {
+            pre: prepare(&engine, &component)?,
             engine,
-            component,
-            linker,
             policy: NetworkPolicy::Any,
         })
     }
@@ -96,12 +94,9 @@ impl SmtpHost {
     pub fn pooled(bytes: &[u8], name: &str, capacity: u32) -> Result<SmtpHost> {
         let engine = crate::pooled_engine(capacity)?;
         let component = cache::load(&engine, bytes, name)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Ok(SmtpHost {
+            pre: prepare(&engine, &component)?,
             engine,
-            component,
-            linker,
             policy: NetworkPolicy::Any,
         })
     }
@@ -196,7 +191,7 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
-        let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
+        let api = self.pre.instantiate_async(&mut store).await?;
         let guest = api.smtplib_smtp_client().client();
         let handle = if lmtp {
             guest.call_lmtp(&mut store, options).await?
@@ -211,6 +206,13 @@ impl SmtpHost {
             trapped: false,
         })
     }
+}
+
+/// A linker with WASI (async), and `component`'s imports resolved against it.
+fn prepare(engine: &Engine, component: &Component) -> Result<SmtpPre<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    SmtpPre::new(linker.instantiate_pre(component)?)
 }
 
 /// Where the component's stderr (its debug transcript) goes.
