@@ -254,7 +254,7 @@ impl<N: Network> Client<N> {
             Host::Ip(ip) => ip.to_string(),
             Host::Name(name) => name,
         };
-        let setup = tls_config::build(settings, &name_host, &mut self.tls_sessions)?;
+        let setup = tls_config::build(settings, &name_host, &mut self.tls_sessions, true)?;
         let tcp = self.open(host, port, SMTP_SSL_PORT)?;
         let timeout = self.timeout_ns()?;
         let stream = Stream::Plain(tcp).start_tls(setup, timeout)?;
@@ -269,7 +269,7 @@ impl<N: Network> Client<N> {
     /// a caller asked for TLS: a failed handshake closes the connection.
     pub fn starttls(&mut self, settings: &TlsSettings) -> Result<Reply, SmtpError> {
         // Refuse unusable settings before anything is sent.
-        let setup = tls_config::build(settings, &self.host, &mut self.tls_sessions)?;
+        let setup = tls_config::build(settings, &self.host, &mut self.tls_sessions, false)?;
         self.ehlo_or_helo_if_needed()?;
         let reply = reply(self.exec(Session::begin_starttls)?)?;
         let timeout = self.session.timeout_ns();
