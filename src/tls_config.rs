@@ -276,7 +276,7 @@ mod tests {
             unsafe_accept_invalid_certs: true,
             ..Default::default()
         };
-        let mut get = |cache: &mut SessionCache, s: &TlsSettings| {
+        let get = |cache: &mut SessionCache, s: &TlsSettings| {
             build(s, "mx.example", cache, true).unwrap().config
         };
         let a = get(&mut cache, &strict);
