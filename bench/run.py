@@ -56,7 +56,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 RUN_TIMEOUT = 180  # seconds: no single client run may take longer than this
 SHORT_RUNS = 5  # how many runs of a case under 2 s, for their median
 FROM = "a@example.com"
-CLIENTS = ["component", "smtplib", "lettre", "smtp-source"]
+CLIENTS = ["component", "smtplib", "lettre", "smtp-source", "aiosmtplib"]
 # Clients run as `PROGRAM HOST PORT COUNT SIZE RECIPIENTS [reconnect] [starttls]` that
 # print the elapsed seconds last ("floor" is bench/floor_client.py, measured beside the
 # CHUNKING case only).
@@ -65,6 +65,8 @@ PROGRAMS = {
     "lettre": [LETTRE],
     "floor": [PYTHON, os.path.join(HERE, "floor_client.py")],
 }
+# Concurrent cases (`connections` N): aiosmtplib_client.py takes N as a last argument.
+AIOSMTPLIB = [PYTHON, os.path.join(HERE, "aiosmtplib_client.py")]
 
 
 def log(msg):
@@ -201,13 +203,15 @@ class Postfix:
         self.key = os.path.join(tmp, "key.pem")
         self.relay_port = relay_port
         self.port = None
+        self.smtps = None
         self.started = False
 
     def start(self):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                         "-subj", "/CN=localhost", "-keyout", self.key, "-out", self.cert],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        self.port, smtps = free_port(), free_port()
+        self.port, self.smtps = free_port(), free_port()
+        smtps = self.smtps
         self.started = True
         r = subprocess.run([sys.executable, POSTFIX_INSTANCE, "start", "--dir", self.dir,
                             "--smtp-port", str(self.port), "--smtps-port", str(smtps),
@@ -253,6 +257,7 @@ def timed(cmd):
 def run_client(client, case, port, n, files):
     """Sends n messages; returns (send-phase seconds, process wall seconds)."""
     size, rcpts, reconnect, tls = case["size"], case["rcpts"], case["reconnect"], case.get("starttls", False)
+    implicit, conns = case.get("implicit_tls", False), case.get("connections")
     if client == "component":
         cmd = [SMTP_SEND, "--server", f"127.0.0.1:{port}", "--from", FROM, "--message", files[size],
                "--count", str(n), "--json", "--timeout", "60"]
@@ -262,6 +267,10 @@ def run_client(client, case, port, n, files):
             cmd.append("--reconnect")
         if tls:
             cmd += ["--starttls", "--unsafe-accept-invalid-certs"]
+        if implicit:
+            cmd += ["--tls", "--unsafe-accept-invalid-certs"]
+        if conns:
+            cmd += ["--connections", str(conns)]
         wall, out = timed(cmd)
         res = json.loads(out)
         if not res.get("ok") or res.get("sent") != n:
@@ -273,12 +282,17 @@ def run_client(client, case, port, n, files):
             cmd.append("reconnect")
         if tls:
             cmd.append("starttls")
+        if implicit:
+            cmd.append("tls")
         wall, out = timed(cmd)
+        return float(out.strip().splitlines()[-1]), wall
+    if client == "aiosmtplib":
+        wall, out = timed(AIOSMTPLIB + ["127.0.0.1", str(port), str(n), str(size), str(rcpts), str(conns)])
         return float(out.strip().splitlines()[-1]), wall
     if client == "smtp-source":
         # -F: the same message (LF line ends; smtp-source sends CRLF); -d: one session for
         # all the messages (without it, one session per message).
-        cmd = [SMTP_SOURCE, "-4", "-s", "1", "-m", str(n), "-r", str(rcpts), "-f", FROM,
+        cmd = [SMTP_SOURCE, "-4", "-s", str(conns or 1), "-m", str(n), "-r", str(rcpts), "-f", FROM,
                "-t", "b@example.com", "-M", "localhost", "-F", files[("lf", size)]]
         if not reconnect:
             cmd.append("-d")
@@ -289,7 +303,13 @@ def run_client(client, case, port, n, files):
 
 
 def supports(client, case):
-    if case.get("starttls") and client in ("lettre", "smtp-source"):
+    if case.get("connections"):
+        if client in ("smtplib", "lettre"):
+            return "n/a (one at a time)"
+        return None
+    if client == "aiosmtplib":
+        return "n/a"
+    if (case.get("starttls") or case.get("implicit_tls")) and client in ("lettre", "smtp-source"):
         return "n/a (no TLS)" if client == "smtp-source" else "n/a (built w/o TLS)"
     return None
 
@@ -348,6 +368,12 @@ def main():
              server="postfix-proxy", floor=True),
         dict(name="Postfix STARTTLS 1KB, 1,000 conns", size=kb, count=1000, rcpts=1,
              reconnect=True, server="postfix", starttls=True),
+        dict(name="Postfix impl. TLS 1KB, 1,000 conns", size=kb, count=1000, rcpts=1,
+             reconnect=True, server="postfix-smtps", implicit_tls=True),
+        dict(name="20 conns at once, 2 ms RTT, 1KBx2k", size=kb, count=2000, rcpts=1,
+             reconnect=False, server="proxy", connections=20),
+        dict(name="100 conns at once, 2 ms RTT, 1KBx2k", size=kb, count=2000, rcpts=1,
+             reconnect=False, server="proxy", connections=100),
     ]
     for c in cases:
         c["count"] = max(5, c["count"] // scale) if c["count"] > 5 else c["count"]
@@ -376,7 +402,7 @@ def main():
         postfix.start()
         postfix_proxy = start_proxy(procs, postfix.port)
         ports = {"sink": sink, "proxy": proxy, "fast": fast, "postfix": postfix.port,
-                 "postfix-proxy": postfix_proxy}
+                 "postfix-smtps": postfix.smtps, "postfix-proxy": postfix_proxy}
         if not settle():
             log("the machine did not get quiet (90% idle) within 15 s; measuring anyway")
         rtt_direct, rtt_proxy = measure_rtt(sink), measure_rtt(proxy)

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """scripts/bench's smtplib client.
 
-    smtplib_client.py HOST PORT COUNT SIZE RECIPIENTS [reconnect] [starttls]
+    smtplib_client.py HOST PORT COUNT SIZE RECIPIENTS [reconnect] [starttls | tls]
 
 Sends COUNT messages of SIZE bytes (bench/message.py) to RECIPIENTS recipients each with
 smtplib.SMTP.sendmail: on one connection, or with `reconnect` on a new SMTP object
 (connect, EHLO, send, QUIT) per message; `starttls` upgrades each connection first
-(certificate not checked: the benchmark's throwaway one). Prints the elapsed seconds,
+(certificate not checked: the benchmark's throwaway one); `tls` connects with
+smtplib.SMTP_SSL instead (TLS from the first byte). Prints the elapsed seconds,
 from before the first connect to after the last QUIT."""
 
 import os
@@ -25,12 +26,14 @@ def main():
     msg = message(size)
     to = [f"b{i}@example.com" for i in range(rcpts)]
     ctx = None
-    if "starttls" in flags:
+    if "starttls" in flags or "tls" in flags:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
 
     def connect():
+        if "tls" in flags:
+            return smtplib.SMTP_SSL(host, port, local_hostname="localhost", timeout=60, context=ctx)
         s = smtplib.SMTP(host, port, local_hostname="localhost", timeout=60)
         if ctx is not None:
             s.starttls(context=ctx)

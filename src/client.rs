@@ -15,7 +15,7 @@ use crate::protocol::ehlo::Features;
 use crate::protocol::reply::Reply;
 use crate::session::{AuthStep, Outcome, Session, SessionConfig};
 use crate::tls::Stream;
-use crate::tls_config::{self, TlsSettings};
+use crate::tls_config::{self, SessionCache, TlsSettings};
 
 /// The port `connect` uses when none is given (smtplib's `SMTP_PORT`).
 pub const SMTP_PORT: u16 = 25;
@@ -66,6 +66,8 @@ pub struct Client<N: Network> {
     /// Credentials may go over an unencrypted connection to a non-loopback peer.
     allow_insecure_auth: bool,
     read_buf: Vec<u8>,
+    /// TLS session tickets for the next connections (resumption).
+    tls_sessions: SessionCache,
 }
 
 /// smtplib's LMTP takes a Unix socket path for `host`: WASI 0.2 has no Unix sockets.
@@ -130,12 +132,19 @@ impl<N: Network> Client<N> {
             host: String::new(),
             allow_insecure_auth: false,
             read_buf: Vec::new(),
+            tls_sessions: SessionCache::default(),
         }
     }
 
     /// The session (extensions, EHLO state, the transcript).
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The session, to change (tests of the session's choices over the model peer).
+    #[cfg(test)]
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
     }
 
     /// Drops the connection once the session has closed it.
@@ -248,12 +257,14 @@ impl<N: Network> Client<N> {
             Host::Ip(ip) => ip.to_string(),
             Host::Name(name) => name,
         };
-        let setup = tls_config::build(settings, &name_host)?;
+        let setup = tls_config::build(settings, &name_host, &mut self.tls_sessions, true)?;
         let tcp = self.open(host, port, SMTP_SSL_PORT)?;
         let timeout = self.timeout_ns()?;
         let stream = Stream::Plain(tcp).start_tls(setup, timeout)?;
         self.session.log().note("TLS established");
-        self.start(stream)
+        let reply = self.start(stream);
+        self.session.set_encrypted(true);
+        reply
     }
 
     /// smtplib's `starttls`: EHLO if needed, `NotSupported` unless advertised, STARTTLS,
@@ -261,7 +272,7 @@ impl<N: Network> Client<N> {
     /// a caller asked for TLS: a failed handshake closes the connection.
     pub fn starttls(&mut self, settings: &TlsSettings) -> Result<Reply, SmtpError> {
         // Refuse unusable settings before anything is sent.
-        let setup = tls_config::build(settings, &self.host)?;
+        let setup = tls_config::build(settings, &self.host, &mut self.tls_sessions, false)?;
         self.ehlo_or_helo_if_needed()?;
         let reply = reply(self.exec(Session::begin_starttls)?)?;
         let timeout = self.session.timeout_ns();

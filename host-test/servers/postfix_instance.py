@@ -4,7 +4,7 @@
 Usage:
     python3 postfix_instance.py start --dir DIR --smtp-port P1 --smtps-port P2 \
         --cert CERT.pem --key KEY.pem --relay-port R [--message-size-limit N] \
-        [--myhostname NAME] [--hold]
+        [--myhostname NAME] [--hold] [--connection-limit N]
     python3 postfix_instance.py stop --dir DIR
 
 Must run as root. `start` builds a self-contained instance under DIR:
@@ -125,6 +125,11 @@ def main_cf(args, d):
     }
     if args.hold:
         lines["smtpd_end_of_data_restrictions"] = "check_client_access static:HOLD"
+    if args.connection_limit:
+        # anvil: a client's connection past N at once gets 421 at the greeting
+        # (loopback is in mynetworks, exempt by default: no exceptions here).
+        lines["smtpd_client_connection_count_limit"] = str(args.connection_limit)
+        lines["smtpd_client_event_limit_exceptions"] = ""
     if size is not None:
         lines["message_size_limit"] = str(size)
         # mailbox_size_limit must not be smaller than message_size_limit.
@@ -332,6 +337,8 @@ def main():
     s.add_argument("--relay-port", type=int, required=True)
     s.add_argument("--message-size-limit", type=int, default=None)
     s.add_argument("--myhostname", default="localhost")
+    s.add_argument("--connection-limit", type=int, default=0,
+                   help="at most N connections at once per client; more get 421")
     s.add_argument("--hold", action="store_true",
                    help="keep accepted messages in the hold queue instead of relaying them")
     t = sub.add_parser("stop")

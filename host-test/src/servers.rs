@@ -373,7 +373,8 @@ impl Postfix {
     }
 
     /// Starts it with more of the script's options, such as `--hold` (accepted
-    /// messages stay in the hold queue, where [`Postfix::queue_file`] reads them).
+    /// messages stay in the hold queue, where [`Postfix::queue_file`] reads them) or
+    /// `--connection-limit N`.
     pub fn start_with(cert: &Path, key: &Path, relay_port: u16, extra: &[&str]) -> Result<Postfix> {
         let dir = tempfile::tempdir()?;
         let (smtp_port, smtps_port) = start_instance(

@@ -14,7 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::network::{self, NetworkPolicy};
 use crate::{
     cache, AuthStep, ClientOptions, Delivery, Extension, Mail, MailOptions, Message,
-    RecipientReply, Refusal, Reply, SaslMechanism, Smtp, SmtpError, TlsConfig, Transport,
+    RecipientReply, Refusal, Reply, SaslMechanism, Smtp, SmtpError, SmtpPre, TlsConfig, Transport,
     COMPONENT,
 };
 
@@ -63,11 +63,14 @@ impl WasiView for HostState {
 }
 
 /// The engine, the compiled component and a linker with WASI: everything needed to make
-/// clients. Cheap to share; make one per process (see [`SmtpHost::shared`]).
+/// clients. Cheap to share and to clone; make one per process (see
+/// [`SmtpHost::shared`]), or one with [`SmtpHost::pooled`] for many sessions at once.
+#[derive(Clone)]
 pub struct SmtpHost {
     engine: Engine,
-    component: Component,
-    linker: Linker<HostState>,
+    /// The component with its imports resolved against the linker once (instantiating
+    /// from it skips that per instance).
+    pre: SmtpPre<HostState>,
     policy: NetworkPolicy,
 }
 
@@ -76,12 +79,25 @@ impl SmtpHost {
     pub fn new(bytes: &[u8], name: &str) -> Result<SmtpHost> {
         let engine = crate::engine()?;
         let component = cache::load(&engine, bytes, name)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         Ok(SmtpHost {
+            pre: prepare(&engine, &component)?,
             engine,
-            component,
-            linker,
+            policy: NetworkPolicy::Any,
+        })
+    }
+
+    /// A host for the component `bytes` whose engine uses wasmtime's pooling instance
+    /// allocator, with room for `capacity` instances alive at once: an instance then
+    /// takes its memories and tables from slots reserved up front (and reset, not
+    /// unmapped, when it is dropped) instead of mapping them for each instance. For
+    /// hosts that make an instance per session (a [`crate::ClientPool`], or one per
+    /// request as Spin does). Making more than `capacity` at once fails.
+    pub fn pooled(bytes: &[u8], name: &str, capacity: u32) -> Result<SmtpHost> {
+        let engine = crate::pooled_engine(capacity)?;
+        let component = cache::load(&engine, bytes, name)?;
+        Ok(SmtpHost {
+            pre: prepare(&engine, &component)?,
+            engine,
             policy: NetworkPolicy::Any,
         })
     }
@@ -176,7 +192,7 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
-        let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
+        let api = self.pre.instantiate_async(&mut store).await?;
         let guest = api.smtplib_smtp_client().client();
         let handle = if lmtp {
             guest.call_lmtp(&mut store, options).await?
@@ -188,8 +204,16 @@ impl SmtpHost {
             api,
             handle,
             stderr: captured,
+            trapped: false,
         })
     }
+}
+
+/// A linker with WASI (async), and `component`'s imports resolved against it.
+fn prepare(engine: &Engine, component: &Component) -> Result<SmtpPre<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    SmtpPre::new(linker.instantiate_pre(component)?)
 }
 
 /// Where the component's stderr (its debug transcript) goes.
@@ -218,9 +242,17 @@ pub struct AsyncClient {
     api: Smtp,
     handle: ResourceAny,
     stderr: Option<MemoryOutputPipe>,
+    /// A call trapped: the instance refuses every later call.
+    trapped: bool,
 }
 
 impl AsyncClient {
+    /// Whether a call into this instance trapped (it then refuses every later call, and
+    /// a [`crate::ClientPool`] drops it instead of reusing it).
+    pub fn trapped(&self) -> bool {
+        self.trapped
+    }
+
     /// The largest size, in bytes, the component's linear memory has reached in this
     /// instance (it only grows: a flat figure across a run means no growth).
     pub fn peak_memory(&self) -> usize {
@@ -359,7 +391,9 @@ macro_rules! forward {
                 $(#[$doc])*
                 pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
                     let api = self.api.smtplib_smtp_client().client();
-                    api.$call(&mut self.store, self.handle, $($arg),*).await
+                    let result = api.$call(&mut self.store, self.handle, $($arg),*).await;
+                    self.trapped |= result.is_err();
+                    result
                 }
             )*
         }

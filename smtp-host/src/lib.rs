@@ -10,12 +10,15 @@
 //! - [`SmtpHost`], [`AsyncClient`] and [`Client`]: the `client` resource as typed async
 //!   Rust calls, and the same as blocking calls, with the `bindgen!` types re-exported,
 //!   and [`SmtpError::kind`]; the `mailer` functions in the same instance
-//!   (`mailer_send`, `compose`, `send_mail`, `send_bytes_with`).
+//!   (`mailer_send`, `compose`, `send_mail`, `send_bytes_with`);
+//! - [`ClientPool`] and [`SmtpHost::pooled`]: many sessions at once, on instances
+//!   reused from one session to the next, made by wasmtime's pooling allocator.
 
 pub mod cache;
 mod client;
 mod error;
 pub mod network;
+mod pool;
 
 pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr};
 pub use exports::smtplib::smtp::client::{
@@ -28,6 +31,7 @@ pub use exports::smtplib::smtp::mailer::{
     Mail, MailOptions, Mailbox, OauthCredentials, OauthMechanism, PasswordCredentials, Security,
     Transport,
 };
+pub use pool::ClientPool;
 
 // Async exports: `AsyncClient` awaits them; `Client` runs them on a tokio runtime of its
 // own, on the calling thread.
@@ -49,4 +53,23 @@ pub const COMPONENT: &[u8] = include_bytes!(env!("SMTP_COMPONENT_WASM"));
 /// cached `.cwasm` is checked against).
 pub fn engine() -> wasmtime::Result<wasmtime::Engine> {
     wasmtime::Engine::new(&wasmtime::Config::new())
+}
+
+/// The same engine with wasmtime's pooling instance allocator, sized for `capacity`
+/// instances of this component alive at once (see [`SmtpHost::pooled`]). Compiled code
+/// is the same as [`engine`]'s, so the compile cache serves both.
+pub fn pooled_engine(capacity: u32) -> wasmtime::Result<wasmtime::Engine> {
+    let capacity = capacity.max(1);
+    let mut pooling = wasmtime::PoolingAllocationConfig::new();
+    // The component is a few core instances (its module and wit-bindgen's adapter
+    // shims), each with at most a memory and a table or two.
+    pooling
+        .total_component_instances(capacity)
+        .total_core_instances(capacity.saturating_mul(8))
+        .total_memories(capacity.saturating_mul(2))
+        .total_tables(capacity.saturating_mul(8))
+        .total_stacks(capacity);
+    let mut config = wasmtime::Config::new();
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
+    wasmtime::Engine::new(&config)
 }

@@ -214,3 +214,26 @@ fn a_timeout_of_zero_is_an_invalid_argument() {
         Err(SmtpError::InvalidArgument(_))
     ));
 }
+
+/// PIPELINING with CHUNKING: a pipelined `BDAT n LAST` in cleartext, DATA once the
+/// connection is encrypted (over TLS, Postfix answers MAIL and RCPT in a write before
+/// the BDAT reply, which then waits for a delayed ACK). The model peer speaks no TLS,
+/// so the session is told the connection is encrypted, as the TLS paths tell it.
+#[test]
+fn bdat_in_cleartext_data_over_tls() {
+    for tls in [false, true] {
+        let cfg = ServerConfig {
+            extensions: to(&["PIPELINING", "CHUNKING"]),
+            ..ServerConfig::default()
+        };
+        let pair = Pair::new(cfg);
+        let mut c = client(&pair, false);
+        c.session_mut().set_encrypted(tls);
+        let refused = c
+            .sendmail("s@x.org", &to(&["a@x.org"]), b"hi\r\n".to_vec(), &[], &[])
+            .unwrap();
+        assert!(refused.is_empty());
+        let answers = pair.server.borrow().answers.clone();
+        assert_eq!(answers.contains(&Answer::Data), tls, "{answers:?}");
+    }
+}

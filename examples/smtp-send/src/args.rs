@@ -12,7 +12,7 @@ Usage:
   smtp-send [--server HOST[:PORT]] [--from ADDR] [--to ADDR]... [--message FILE|-]
             [--mail-option OPT]... [--rcpt-option OPT]... [--local-hostname NAME]
             [--source-address IP] [--timeout SECS] [--debug 0|1|2] [--count N]
-            [--reconnect] [--json]
+            [--reconnect] [--connections N] [--json]
             [--tls | --starttls] [--tls-server-name NAME] [--ca-file PEM]
             [--client-cert PEM --client-key PEM] [--unsafe-accept-invalid-certs]
             [--user USER (--password-env VAR | --password-file FILE |
@@ -43,6 +43,9 @@ Options:
   --count N              send the message N times over one connection (default 1)
   --reconnect            with --count N: a new connection for each message (connect,
                          any STARTTLS and login, send once, QUIT), N times
+  --connections N        spread the --count messages over N connections at once
+                         (1 to 1000; connection i sends every N-th message); --json
+                         then adds each connection's count and outcome
   --json                 print one JSON object on stdout instead of text
   -h, --help             print this help
 
@@ -126,6 +129,9 @@ pub struct Args {
     pub count: u32,
     /// `--reconnect`: one connection per message instead of one for all of them.
     pub reconnect: bool,
+    /// `--connections N`: spread `--count` over N concurrent connections (`None`: one
+    /// connection, and no per-connection counts in the output).
+    pub connections: Option<u32>,
     /// `--json`: print one JSON object instead of text.
     pub json: bool,
     /// `--tls`: TLS from the first byte (`connect-tls`).
@@ -221,6 +227,7 @@ impl Default for Args {
             debug: None,
             count: 1,
             reconnect: false,
+            connections: None,
             json: false,
             tls: false,
             starttls: false,
@@ -325,6 +332,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             "--timeout" => args.timeout_ms = Some(parse_timeout(&value)?),
             "--debug" => args.debug = Some(parse_debug(&value)?),
             "--count" => args.count = parse_count(&value)?,
+            "--connections" => args.connections = Some(parse_connections(&value)?),
             "--tls-server-name" => args.tls_server_name = Some(value),
             "--ca-file" => args.ca_file = Some(value),
             "--client-cert" => args.client_cert = Some(value),
@@ -526,7 +534,7 @@ fn switch_name(name: &str) -> Option<&'static str> {
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
 fn flag_name(name: &str) -> Option<&'static str> {
-    const FLAGS: [&str; 20] = [
+    const FLAGS: [&str; 21] = [
         "--server",
         "--from",
         "--to",
@@ -547,6 +555,7 @@ fn flag_name(name: &str) -> Option<&'static str> {
         "--password-file",
         "--oauth2-token-env",
         "--auth-mech",
+        "--connections",
     ];
     FLAGS
         .into_iter()
@@ -588,6 +597,19 @@ fn parse_count(value: &str) -> Result<u32, String> {
         _ => Err(format!(
             "--count: {value:?} must be a whole number from 1 to {}",
             u32::MAX
+        )),
+    }
+}
+
+/// The most `--connections` takes.
+pub const MAX_CONNECTIONS: u32 = 1000;
+
+/// `--connections N`: a whole number from 1 to [`MAX_CONNECTIONS`].
+fn parse_connections(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_CONNECTIONS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--connections: {value:?} must be a whole number from 1 to {MAX_CONNECTIONS}"
         )),
     }
 }
@@ -895,6 +917,18 @@ mod tests {
         let e = run(&["--server", "h", "--lmtp", "--message", "m"]).unwrap_err();
         assert!(e.contains("--to is required"), "{e}");
         assert!(run(&["--lmtp=yes"]).unwrap_err().contains("takes no value"));
+    }
+
+    #[test]
+    fn connections_flag() {
+        let a = run(&["--count", "20", "--connections", "4"]).unwrap();
+        assert_eq!((a.count, a.connections), (20, Some(4)));
+        assert_eq!(run(&["--connections=1"]).unwrap().connections, Some(1));
+        assert_eq!(run(&[]).unwrap().connections, None);
+        for bad in ["0", "-1", "x", "1001"] {
+            assert!(run(&["--connections", bad]).is_err(), "{bad}");
+        }
+        assert!(run(&["--connections", "2", "--connections", "3"]).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! See the README for the flags, the `--json` contract and the exit codes.
 
 mod args;
+mod connections;
 mod demo_server;
 mod mailer_args;
 mod message;
@@ -18,8 +19,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use smtp_host::{
-    Client, ClientOptions, Delivery, Mail, MailOptions, Message, Refusal, SaslMechanism, SmtpHost,
-    SourceAddress, Stderr, TlsConfig,
+    AsyncClient, ClientOptions, Delivery, Mail, MailOptions, Message, Refusal, SaslMechanism,
+    SmtpHost, SourceAddress, Stderr, TlsConfig,
 };
 
 use crate::args::{Args, AuthMech, Command, SecretSource};
@@ -167,22 +168,13 @@ fn forced_mechanism(args: &Args) -> Option<AuthMech> {
 /// times (with `sendmail`, or `send-message` for `--send-message`) and quits; an LMTP
 /// client for `--lmtp`. With `--reconnect` each message gets a connection of its own
 /// (connect, STARTTLS, login, send, QUIT, `args.count` times) on the same client. With
-/// `--send-message`, an empty `to` and no `--from` leave the envelope to the message
-/// headers. The outcome has how many messages were accepted, whether the connection was
-/// encrypted, the refusals of the last message or the failure, and on success the time
-/// from the first connect to the last QUIT; `received` is left `None`.
+/// `--connections N` the messages are spread over N connections at once
+/// ([`connections::run`]). With `--send-message`, an empty `to` and no `--from` leave
+/// the envelope to the message headers. The outcome has how many messages were
+/// accepted, whether the connection was encrypted, the refusals of the last message or
+/// the failure, and on success the time from the first connect to the last QUIT;
+/// `received` is left `None`.
 fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> Outcome {
-    // A failure of the host before anything was sent: a load failure or a trap.
-    fn fail(what: &str, e: &impl std::fmt::Display) -> Outcome {
-        Outcome {
-            sent: 0,
-            result: Err(host_failure(what, e)),
-            tls: None,
-            received: None,
-            elapsed_ms: None,
-            delivery: None,
-        }
-    }
     // The mailer's message and options, with their files read before connecting.
     let from_addr = args.from.as_deref().unwrap_or(DEFAULT_FROM);
     let mail = if args.mailer.composes() {
@@ -213,88 +205,130 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
     // Read before connecting, so that a missing secret costs no connection.
     let credentials = match (&args.user, &args.secret) {
         (Some(user), Some(source)) => match read_secret(source) {
-            Ok(secret) => Some((user.as_str(), secret)),
+            Ok(secret) => Some((user.clone(), secret)),
             Err(e) => return Outcome::host(0, e),
         },
         _ => None,
     };
+    let job = Job {
+        args: args.clone(),
+        server: server.to_string(),
+        to: to.to_vec(),
+        config,
+        credentials,
+        from: args.from.clone().unwrap_or_else(|| DEFAULT_FROM.into()),
+        fixed: message.map(Message::Bytes),
+        mail,
+        mail_options,
+    };
+    if let Some(n) = args.connections {
+        return connections::run(job, n);
+    }
     let host = match SmtpHost::shared() {
         Ok(h) => h,
-        Err(e) => return fail("loading the smtp component", &e),
+        Err(e) => return host_fail("loading the smtp component", &e),
     };
-    let options = ClientOptions {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return host_fail("starting the tokio runtime", &e),
+    };
+    runtime.block_on(async {
+        let mut client = match new_client(host, &job).await {
+            Ok(c) => c,
+            Err(outcome) => return outcome,
+        };
+        let (connections, per_connection) = if args.reconnect {
+            (args.count, 1)
+        } else {
+            (1, args.count)
+        };
+        let started = std::time::Instant::now();
+        let mut sent = 0;
+        let mut last = None;
+        for _ in 0..connections {
+            let outcome = session(&mut client, &job, sent, per_connection).await;
+            sent += outcome.sent;
+            if outcome.result.is_err() {
+                return Outcome { sent, ..outcome };
+            }
+            last = Some(outcome);
+        }
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match last {
+            Some(outcome) => Outcome {
+                sent,
+                elapsed_ms: Some(elapsed_ms),
+                ..outcome
+            },
+            None => Outcome::host(sent, "no connection was made (--count 0)"),
+        }
+    })
+}
+
+/// A failure of the host before anything was sent: a load failure or a trap.
+fn host_fail(what: &str, e: &dyn std::fmt::Display) -> Outcome {
+    Outcome {
+        sent: 0,
+        result: Err(host_failure(what, &e)),
+        tls: None,
+        received: None,
+        elapsed_ms: None,
+        delivery: None,
+        connections: None,
+    }
+}
+
+/// The client options the flags ask for.
+fn client_options(args: &Args) -> ClientOptions {
+    ClientOptions {
         local_hostname: args.local_hostname.clone(),
         timeout_ms: args.timeout_ms,
         source_address: args
             .source_address
             .clone()
             .map(|ip| SourceAddress { ip, port: 0 }),
-    };
-    let created = if args.lmtp {
-        host.lmtp_client(&options, Stderr::Inherit)
-    } else {
-        host.client(&options, Stderr::Inherit)
-    };
-    let mut client = match created {
-        Ok(c) => c,
-        Err(e) => return fail("creating the client", &e),
-    };
-    if let Some(level) = args.debug {
-        if let Err(e) = client.set_debuglevel(level) {
-            return fail("set-debuglevel trapped", &e);
-        }
-    }
-    if args.allow_insecure_auth {
-        if let Err(e) = client.allow_insecure_auth(true) {
-            return fail("allow-insecure-auth trapped", &e);
-        }
-    }
-    let job = Job {
-        args,
-        server,
-        to,
-        config: &config,
-        credentials: credentials.as_ref().map(|(u, s)| (*u, s)),
-        from: from_addr,
-        fixed: message.map(Message::Bytes),
-        mail,
-        mail_options,
-    };
-    let (connections, per_connection) = if args.reconnect {
-        (args.count, 1)
-    } else {
-        (1, args.count)
-    };
-    let started = std::time::Instant::now();
-    let mut sent = 0;
-    let mut last = None;
-    for _ in 0..connections {
-        let outcome = session(&mut client, &job, sent, per_connection);
-        sent += outcome.sent;
-        if outcome.result.is_err() {
-            return Outcome { sent, ..outcome };
-        }
-        last = Some(outcome);
-    }
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match last {
-        Some(outcome) => Outcome {
-            sent,
-            elapsed_ms: Some(elapsed_ms),
-            ..outcome
-        },
-        None => Outcome::host(sent, "no connection was made (--count 0)"),
     }
 }
 
+/// A new client (LMTP for `--lmtp`) on `host`, set up as the flags ask.
+async fn new_client(host: &SmtpHost, job: &Job) -> Result<AsyncClient, Outcome> {
+    let options = client_options(&job.args);
+    let created = if job.args.lmtp {
+        host.async_lmtp_client(&options, Stderr::Inherit).await
+    } else {
+        host.async_client(&options, Stderr::Inherit).await
+    };
+    let mut client = created.map_err(|e| host_fail("creating the client", &e))?;
+    set_up(&mut client, &job.args).await?;
+    Ok(client)
+}
+
+/// `--debug` and `--allow-insecure-auth` on a new client.
+async fn set_up(client: &mut AsyncClient, args: &Args) -> Result<(), Outcome> {
+    if let Some(level) = args.debug {
+        if let Err(e) = client.set_debuglevel(level).await {
+            return Err(host_fail("set-debuglevel trapped", &e));
+        }
+    }
+    if args.allow_insecure_auth {
+        if let Err(e) = client.allow_insecure_auth(true).await {
+            return Err(host_fail("allow-insecure-auth trapped", &e));
+        }
+    }
+    Ok(())
+}
+
 /// What every connection of a run needs.
-struct Job<'a> {
-    args: &'a Args,
-    server: &'a str,
-    to: &'a [String],
-    config: &'a TlsConfig,
-    credentials: Option<(&'a str, &'a Secret)>,
-    from: &'a str,
+struct Job {
+    args: Args,
+    server: String,
+    to: Vec<String>,
+    config: TlsConfig,
+    credentials: Option<(String, Secret)>,
+    from: String,
     /// `--message` as read, or `None` for a generated message per send.
     fixed: Option<Message>,
     /// The message the mailer builds from parts (`--subject`, `--text`, ...).
@@ -306,9 +340,9 @@ struct Job<'a> {
 /// One connection: connect (and STARTTLS), log in, send the message `count` times
 /// (generated ones numbered from `before + 1`) and quit. The outcome's `sent` counts
 /// this connection's messages only.
-fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
-    let args = job.args;
-    let (server, to) = (job.server, job.to);
+async fn session(client: &mut AsyncClient, job: &Job, before: u32, count: u32) -> Outcome {
+    let args = &job.args;
+    let (server, to) = (job.server.as_str(), job.to.as_slice());
     let mut delivery: Option<Delivery> = None;
     let done = |sent: u32, tls: Option<bool>, result: Result<Vec<Refusal>, Failure>| Outcome {
         sent,
@@ -317,67 +351,66 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
         received: None,
         elapsed_ms: None,
         delivery: None,
+        connections: None,
     };
-    let fail = |what: &str, e: &dyn std::fmt::Display| Outcome {
-        sent: 0,
-        result: Err(host_failure(what, &e)),
-        tls: None,
-        received: None,
-        elapsed_ms: None,
-        delivery: None,
-    };
+    let fail = host_fail;
     let wants_tls = args.tls || args.starttls;
     let (connected, call) = if args.tls {
-        (client.connect_tls(server, None, job.config), "connect-tls")
+        (
+            client.connect_tls(server, None, &job.config).await,
+            "connect-tls",
+        )
     } else {
-        (client.connect(server, None), "connect")
+        (client.connect(server, None).await, "connect")
     };
     match connected {
         Ok(Ok(_greeting)) => {}
         Ok(Err(e)) => {
-            let _ = client.close();
+            let _ = client.close().await;
             return done(0, None, Err(Failure::Smtp(e)));
         }
         Err(e) => return fail(&format!("{call} trapped"), &e),
     }
     if args.starttls {
-        match client.starttls(job.config) {
+        match client.starttls(&job.config).await {
             Ok(Ok(_reply)) => {}
             Ok(Err(e)) => {
                 // Nothing more may go out in clear, not even QUIT: just hang up.
-                let _ = client.close();
+                let _ = client.close().await;
                 return done(0, None, Err(Failure::Smtp(e)));
             }
             Err(e) => return fail("starttls trapped", &e),
         }
     }
-    let tls = match client.is_tls() {
+    let tls = match client.is_tls().await {
         Ok(t) => t,
         Err(e) => return fail("is-tls trapped", &e),
     };
     if wants_tls && !tls {
         // The component said the handshake succeeded; never send mail in clear anyway.
-        let _ = client.close();
+        let _ = client.close().await;
         let flag = if args.tls { "--tls" } else { "--starttls" };
         return Outcome::host(
             0,
             format!("the connection is not encrypted after {flag}: refusing to send"),
         );
     }
-    if let Some((user, secret)) = job.credentials {
+    if let Some((user, secret)) = &job.credentials {
         // Like smtplib: let PLAIN and LOGIN send their first response with AUTH.
         let (logged_in, call) = match forced_mechanism(args) {
             Some(mech) => (
-                client.login_with(sasl_mechanism(mech), user, &secret.0, true),
+                client
+                    .login_with(sasl_mechanism(mech), user, &secret.0, true)
+                    .await,
                 "login-with",
             ),
-            None => (client.login(user, &secret.0, true), "login"),
+            None => (client.login(user, &secret.0, true).await, "login"),
         };
         match logged_in {
             Ok(Ok(_reply)) => {}
             Ok(Err(e)) => {
-                let _ = client.quit();
-                let _ = client.close();
+                let _ = client.quit().await;
+                let _ = client.close().await;
                 return done(0, Some(tls), Err(Failure::Smtp(e)));
             }
             Err(e) => {
@@ -390,7 +423,7 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
         }
     }
 
-    let from = job.from;
+    let from = job.from.as_str();
     let mut sent = 0;
     let mut refused = Vec::new();
     for seq in before + 1..=before + count {
@@ -409,29 +442,35 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
             };
             // Only what was given overrides the headers.
             let to = (!to.is_empty()).then_some(to);
-            let result = client.send_message(
-                bytes,
-                args.from.as_deref(),
-                to,
-                &args.mail_options,
-                &args.rcpt_options,
-            );
+            let result = client
+                .send_message(
+                    bytes,
+                    args.from.as_deref(),
+                    to,
+                    &args.mail_options,
+                    &args.rcpt_options,
+                )
+                .await;
             (
                 result.map(|r| r.map(|refused| (refused, None))),
                 "send-message",
             )
         } else if let Some(mail) = &job.mail {
-            (with_delivery(client.send_mail(mail)), "mailer.send-with")
+            (
+                with_delivery(client.send_mail(mail).await),
+                "mailer.send-with",
+            )
         } else if let Some(options) = &job.mail_options {
             let bytes = match msg {
                 Message::Bytes(b) => b.as_slice(),
                 Message::Text(t) => t.as_bytes(),
             };
-            let result = client.send_bytes_with(from, to, bytes, options);
+            let result = client.send_bytes_with(from, to, bytes, options).await;
             (with_delivery(result), "mailer.send-bytes-with")
         } else {
-            let result =
-                client.sendmail_report(from, to, msg, &args.mail_options, &args.rcpt_options);
+            let result = client
+                .sendmail_report(from, to, msg, &args.mail_options, &args.rcpt_options)
+                .await;
             (with_delivery(result), "sendmail-report")
         };
         match result {
@@ -441,8 +480,8 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
                 delivery = d;
             }
             Ok(Err(e)) => {
-                let _ = client.quit();
-                let _ = client.close();
+                let _ = client.quit().await;
+                let _ = client.close().await;
                 return done(sent, Some(tls), Err(Failure::Smtp(e)));
             }
             Err(e) => {
@@ -455,12 +494,12 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
         }
     }
 
-    match client.quit() {
+    match client.quit().await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
             // Every message was already accepted: warn, but do not fail the run.
             eprintln!("smtp-send: warning: QUIT failed: {}: {e:?}", e.kind());
-            let _ = client.close();
+            let _ = client.close().await;
         }
         Err(e) => return done(sent, Some(tls), Err(host_failure("quit trapped", &e))),
     }

@@ -8,7 +8,7 @@ use smtp_host::{Delivery, Refusal, Reply, SmtpError};
 use crate::demo_server::Received;
 
 /// Why a run failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Failure {
     /// The component answered with an SMTP error (exit status 1).
     Smtp(SmtpError),
@@ -35,6 +35,9 @@ pub struct Outcome {
     /// The delivery report of the last message, when the call gave one (not for
     /// `--send-message`).
     pub delivery: Option<Delivery>,
+    /// With `--connections`: each connection's own outcome, in order (`sent` above is
+    /// their sum).
+    pub connections: Option<Vec<Outcome>>,
 }
 
 impl Outcome {
@@ -47,6 +50,45 @@ impl Outcome {
             received: None,
             elapsed_ms: None,
             delivery: None,
+            connections: None,
+        }
+    }
+
+    /// The outcome of a run over several connections, from theirs: `sent` is the sum;
+    /// the run succeeded only if every connection did, and otherwise fails with the
+    /// first failure of the gravest kind (a host failure before an SMTP error), so the
+    /// exit status is the worst of theirs. `tls` holds when every connection was
+    /// encrypted; the refusals are the last connection's.
+    pub fn combine(connections: Vec<Outcome>, elapsed_ms: f64) -> Outcome {
+        let sent = connections.iter().map(|c| c.sent).sum();
+        let worst = connections
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (c.exit_code(), std::cmp::Reverse(*i)))
+            .map(|(_, c)| c);
+        let result = match worst {
+            None => Err(Failure::Host("no connection was made".into())),
+            Some(c) => match &c.result {
+                Err(f) => Err(f.clone()),
+                Ok(_) => Ok(connections
+                    .last()
+                    .and_then(|c| c.result.as_ref().ok().cloned())
+                    .unwrap_or_default()),
+            },
+        };
+        let tls = connections
+            .iter()
+            .map(|c| c.tls)
+            .collect::<Option<Vec<bool>>>()
+            .map(|t| t.iter().all(|&x| x));
+        Outcome {
+            sent,
+            elapsed_ms: result.is_ok().then_some(elapsed_ms),
+            result,
+            tls,
+            received: None,
+            delivery: None,
+            connections: Some(connections),
         }
     }
 
@@ -84,6 +126,10 @@ impl Outcome {
             }
         }
         top.insert("sent".into(), json!(self.sent));
+        if let Some(connections) = &self.connections {
+            let list = connections.iter().map(Outcome::to_json).collect::<Value>();
+            top.insert("connections".into(), list);
+        }
         if let Some(received) = &self.received {
             let list = received
                 .iter()
@@ -111,7 +157,14 @@ impl Outcome {
         let mut err = String::new();
         match &self.result {
             Ok(refused) => {
-                out.push_str(&format!("sent {} message(s)\n", self.sent));
+                match &self.connections {
+                    Some(c) => out.push_str(&format!(
+                        "sent {} message(s) over {} connection(s)\n",
+                        self.sent,
+                        c.len()
+                    )),
+                    None => out.push_str(&format!("sent {} message(s)\n", self.sent)),
+                }
                 if let Some(id) = self.delivery.as_ref().and_then(|d| d.queue_id.as_deref()) {
                     out.push_str(&format!("queued as {}\n", printable(id)));
                 }
@@ -130,6 +183,23 @@ impl Outcome {
                         "smtp-send: {} message(s) were sent before the error\n",
                         self.sent
                     ));
+                }
+            }
+        }
+        if let (Err(_), Some(connections)) = (&self.result, &self.connections) {
+            for (i, c) in connections.iter().enumerate() {
+                match &c.result {
+                    Ok(_) => err.push_str(&format!(
+                        "smtp-send: connection {}: sent {}\n",
+                        i + 1,
+                        c.sent
+                    )),
+                    Err(f) => err.push_str(&format!(
+                        "smtp-send: connection {}: sent {}, then {}",
+                        i + 1,
+                        c.sent,
+                        failure_text(f).trim_start_matches("smtp-send: ")
+                    )),
                 }
             }
         }
@@ -341,6 +411,7 @@ mod tests {
             received: None,
             elapsed_ms: None,
             delivery: None,
+            connections: None,
         }
     }
 
@@ -456,5 +527,40 @@ mod tests {
         );
         let e = Failure::Smtp(SmtpError::DataError(reply(554, "bad", false)));
         assert_eq!(failure_text(&e), "smtp-send: error: data-error: 554 bad\n");
+    }
+
+    /// Several connections: `sent` adds up; one failed connection fails the run with
+    /// its error, a host failure outranks an SMTP error; every connection is listed.
+    #[test]
+    fn combined_connections_are_honest() {
+        let ok = |sent| outcome(Ok(vec![]), sent);
+        let smtp = |sent| {
+            outcome(
+                Err(Failure::Smtp(SmtpError::ServerDisconnected("gone".into()))),
+                sent,
+            )
+        };
+        let all = Outcome::combine(vec![ok(3), ok(4)], 12.5);
+        assert_eq!(
+            (all.sent, all.exit_code(), all.elapsed_ms),
+            (7, 0, Some(12.5))
+        );
+        let v = all.to_json();
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["connections"].as_array().unwrap().len(), 2);
+        assert_eq!(v["connections"][1]["sent"], 4);
+
+        let some = Outcome::combine(vec![ok(3), smtp(1), ok(4)], 12.5);
+        assert_eq!((some.sent, some.exit_code(), some.elapsed_ms), (8, 1, None));
+        let v = some.to_json();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["sent"], 8);
+        assert_eq!(v["error"]["kind"], "server-disconnected");
+        assert_eq!(v["connections"][1]["ok"], false);
+        assert_eq!(v["connections"][2]["ok"], true);
+
+        let host = Outcome::combine(vec![smtp(0), Outcome::host(0, "trap")], 1.0);
+        assert_eq!(host.exit_code(), 2);
+        assert_eq!(host.to_json()["error"]["kind"], "host");
     }
 }
