@@ -257,11 +257,11 @@ impl<N: Network> Client<N> {
             Host::Ip(ip) => ip.to_string(),
             Host::Name(name) => name,
         };
-        let setup = tls_config::build(settings, &name_host, &mut self.tls_sessions, true)?;
+        let setup = tls_config::build(settings, &name_host, &mut self.tls_sessions)?;
         let tcp = self.open(host, port, SMTP_SSL_PORT)?;
         let timeout = self.timeout_ns()?;
         let stream = Stream::Plain(tcp).start_tls(setup, timeout)?;
-        self.session.log().note("TLS established");
+        self.session.log().note(stream.tls_note());
         let reply = self.start(stream);
         self.session.set_encrypted(true);
         reply
@@ -272,7 +272,7 @@ impl<N: Network> Client<N> {
     /// a caller asked for TLS: a failed handshake closes the connection.
     pub fn starttls(&mut self, settings: &TlsSettings) -> Result<Reply, SmtpError> {
         // Refuse unusable settings before anything is sent.
-        let setup = tls_config::build(settings, &self.host, &mut self.tls_sessions, false)?;
+        let setup = tls_config::build(settings, &self.host, &mut self.tls_sessions)?;
         self.ehlo_or_helo_if_needed()?;
         let reply = reply(self.exec(Session::begin_starttls)?)?;
         let timeout = self.session.timeout_ns();
@@ -283,6 +283,7 @@ impl<N: Network> Client<N> {
         };
         match conn.start_tls(setup, timeout) {
             Ok(tls) => {
+                self.session.log().note(tls.tls_note());
                 self.conn = Some(tls);
                 self.session.tls_established();
                 Ok(reply)

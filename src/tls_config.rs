@@ -3,14 +3,18 @@
 //! hostname verification that is always on unless the caller names the unsafe switch;
 //! and [`SessionCache`], the TLS session tickets a client keeps for its next connect.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{ClientSessionMemoryCache, Resumption};
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, Resumption, Tls12ClientSessionValue,
+    Tls13ClientSessionValue,
+};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, NamedGroup, RootCertStore, SignatureScheme};
 
 use crate::error::SmtpError;
 
@@ -35,6 +39,8 @@ pub struct TlsSetup {
     pub config: Arc<ClientConfig>,
     /// The server name (sent as SNI when it is a DNS name).
     pub server_name: ServerName<'static>,
+    /// Where the configuration keeps its tickets.
+    pub tickets: Arc<TicketStore>,
 }
 
 fn invalid(what: impl Into<String>) -> SmtpError {
@@ -57,54 +63,124 @@ const SERVERS_KEPT: usize = 32;
 /// roots) is never resumed under another.
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    /// Most recently used last; the flag is whether it resumes.
-    configs: Vec<((TlsSettings, bool), Arc<ClientConfig>)>,
+    /// Most recently used last.
+    configs: Vec<(TlsSettings, Arc<ClientConfig>, Arc<TicketStore>)>,
 }
 
 impl SessionCache {
-    /// The configuration for `settings`, made by `make` on first use, keeping tickets
-    /// when `resume` (else sending none and keeping none).
+    /// The configuration for `settings` and its ticket store, made by `make` on first use.
     fn config_for(
         &mut self,
         settings: &TlsSettings,
-        resume: bool,
         make: impl FnOnce() -> Result<ClientConfig, SmtpError>,
-    ) -> Result<Arc<ClientConfig>, SmtpError> {
-        let key = (settings.clone(), resume);
-        let config = match self.configs.iter().position(|(k, _)| *k == key) {
-            Some(i) => self.configs.remove(i).1,
+    ) -> Result<(Arc<ClientConfig>, Arc<TicketStore>), SmtpError> {
+        let entry = match self.configs.iter().position(|(k, _, _)| k == settings) {
+            Some(i) => self.configs.remove(i),
             None => {
                 let mut config = make()?;
-                config.resumption = if resume {
-                    Resumption::store(Arc::new(ClientSessionMemoryCache::new(SERVERS_KEPT)))
-                } else {
-                    Resumption::disabled()
-                };
-                Arc::new(config)
+                let store = Arc::new(TicketStore::default());
+                config.resumption = Resumption::store(store.clone());
+                (settings.clone(), Arc::new(config), store)
             }
         };
         if self.configs.len() >= SETTINGS_KEPT {
             self.configs.remove(0);
         }
-        self.configs.push((key, config.clone()));
-        Ok(config)
+        let found = (entry.1.clone(), entry.2.clone());
+        self.configs.push(entry);
+        Ok(found)
+    }
+}
+
+/// rustls's in-memory session store, watched: it notes whether this server hands out a
+/// new ticket after a resumed handshake. OpenSSL's servers (Postfix, Dovecot, Exim with
+/// OpenSSL) give one or two tickets after a full handshake and none after a resumed
+/// one; others (Go's, rustls's) give one after every handshake. That decides how our
+/// Finished goes out after a resumed handshake (see `crate::tls`).
+#[derive(Debug)]
+pub struct TicketStore {
+    inner: ClientSessionMemoryCache,
+    /// A resumed handshake has just ended on this store's current connection.
+    just_resumed: AtomicBool,
+    /// A ticket came after a resumed handshake.
+    tickets_after_resumption: AtomicBool,
+}
+
+impl Default for TicketStore {
+    fn default() -> Self {
+        TicketStore {
+            inner: ClientSessionMemoryCache::new(SERVERS_KEPT),
+            just_resumed: AtomicBool::new(false),
+            tickets_after_resumption: AtomicBool::new(false),
+        }
+    }
+}
+
+impl TicketStore {
+    /// Called when a handshake ends, full or resumed. A client's connections run one
+    /// after another, so a ticket that arrives after this belongs to this handshake.
+    pub fn handshake_ended(&self, resumed: bool) {
+        self.just_resumed.store(resumed, Ordering::Relaxed);
+    }
+
+    /// Whether this server has been seen to send a ticket after a resumed handshake.
+    pub fn tickets_after_resumption(&self) -> bool {
+        self.tickets_after_resumption.load(Ordering::Relaxed)
+    }
+}
+
+impl ClientSessionStore for TicketStore {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
+        self.inner.set_kx_hint(server_name, group)
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
+        self.inner.kx_hint(server_name)
+    }
+
+    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.inner.set_tls12_session(server_name, value)
+    }
+
+    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.inner.tls12_session(server_name)
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.inner.remove_tls12_session(server_name)
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
+        if self.just_resumed.load(Ordering::Relaxed) {
+            self.tickets_after_resumption.store(true, Ordering::Relaxed);
+        }
+        self.inner.insert_tls13_ticket(server_name, value)
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
+        self.inner.take_tls13_ticket(server_name)
     }
 }
 
 /// Builds the configuration for a connection to `connect_host` (used as the server name
-/// when the settings name none), from `sessions` when it has one for these settings;
-/// with `resume`, resuming from and keeping tickets there.
+/// when the settings name none), from `sessions` when it has one for these settings,
+/// resuming from and keeping tickets there.
 ///
-/// Callers resume for implicit TLS only. Measured against Postfix 3.7 (2026-12-01):
-/// resumption takes an implicit-TLS connection from 52 to 28 ms, but after STARTTLS
-/// every resumed handshake made the reply to the next EHLO wait ~40 ms (8.4 -> 26.6 ms
-/// a connection): our Finished then goes unanswered by tickets, and the EHLO behind it
-/// waits for a delayed ACK (see `crate::tls`).
+/// Measured against Postfix 3.7 (2026-12-01, `smtp-send --reconnect --count 100`):
+/// resumption takes an implicit-TLS connection from 52 to 27 ms and a STARTTLS one from
+/// 7.8 to 6.9 ms. Postfix gives one ticket per full handshake and none per resumed one,
+/// so every other connection resumes.
 pub fn build(
     settings: &TlsSettings,
     connect_host: &str,
     sessions: &mut SessionCache,
-    resume: bool,
 ) -> Result<TlsSetup, SmtpError> {
     let name = settings
         .server_name
@@ -114,10 +190,11 @@ pub fn build(
     let name = name.trim_start_matches('[').trim_end_matches(']');
     let server_name = ServerName::try_from(name.to_string())
         .map_err(|_| invalid(format!("{name:?} is not a valid TLS server name")))?;
-    let config = sessions.config_for(settings, resume, || client_config(settings))?;
+    let (config, tickets) = sessions.config_for(settings, || client_config(settings))?;
     Ok(TlsSetup {
         config,
         server_name,
+        tickets,
     })
 }
 
@@ -241,7 +318,6 @@ mod tests {
             &TlsSettings::default(),
             "smtp.example.com",
             &mut SessionCache::default(),
-            true,
         )
         .unwrap();
         assert_eq!(s.server_name.to_str(), "smtp.example.com");
@@ -249,7 +325,6 @@ mod tests {
             &TlsSettings::default(),
             "127.0.0.1",
             &mut SessionCache::default(),
-            true,
         )
         .unwrap();
         assert_eq!(s.server_name.to_str(), "127.0.0.1");
@@ -260,7 +335,6 @@ mod tests {
             },
             "192.0.2.1",
             &mut SessionCache::default(),
-            true,
         )
         .unwrap();
         assert_eq!(s.server_name.to_str(), "mx.example.org");
@@ -277,7 +351,7 @@ mod tests {
             ..Default::default()
         };
         let get = |cache: &mut SessionCache, s: &TlsSettings| {
-            build(s, "mx.example", cache, true).unwrap().config
+            build(s, "mx.example", cache).unwrap().config
         };
         let a = get(&mut cache, &strict);
         let b = get(&mut cache, &careless);
@@ -298,7 +372,7 @@ mod tests {
     fn bad_inputs_are_invalid_arguments() {
         let bad = |s: TlsSettings| {
             matches!(
-                build(&s, "x.example", &mut SessionCache::default(), true),
+                build(&s, "x.example", &mut SessionCache::default()),
                 Err(SmtpError::InvalidArgument(_))
             )
         };

@@ -110,11 +110,18 @@ class Handler:
             "mail_options": list(envelope.mail_options),
             "rcpt_options": list(envelope.rcpt_options),
             "auth_user": authenticated_user(session),
+            "tls_resumed": tls_resumed(server),
         }
         write_atomic(base + ".json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
         write_atomic(base + ".eml", envelope.original_content)
         log.info("stored %s.eml (%d bytes)", base, len(envelope.original_content))
         return "250 OK"
+
+
+def tls_resumed(server):
+    """Whether this connection's TLS handshake resumed a session (None in clear)."""
+    ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
+    return None if ssl_object is None else bool(ssl_object.session_reused)
 
 
 def authenticated_user(session):

@@ -68,6 +68,52 @@ fn implicit_tls_then_byte_exact_delivery() {
     assert_eq!(server.wait_messages(1)[0].bytes, MSG);
 }
 
+/// Reconnects resume the TLS session, after STARTTLS and with implicit TLS, and every
+/// message still arrives byte-exact. What the client logged (full or resumed) matches
+/// what the server (Python's ssl, on OpenSSL) saw, connection for connection.
+#[test]
+fn reconnects_resume_the_tls_session() {
+    let pki = Pki::new();
+    for implicit in [true, false] {
+        let extra: &[&str] = if implicit { &["--implicit-tls"] } else { &[] };
+        let server = tls_server(&pki.localhost, extra);
+        let mut c = client();
+        for _ in 0..4 {
+            if implicit {
+                c.connect_tls("127.0.0.1", Some(server.port), &pki.trusting())
+                    .unwrap()
+                    .unwrap();
+            } else {
+                connect(&mut c, &server.addr());
+                c.starttls(&pki.trusting()).unwrap().unwrap();
+            }
+            assert!(send(&mut c).unwrap().is_empty());
+            c.quit().unwrap().unwrap();
+        }
+        let stored = server.wait_messages(4);
+        assert!(stored.iter().all(|m| m.bytes == MSG));
+        let server_saw: Vec<bool> = stored
+            .iter()
+            .map(|m| m.envelope["tls_resumed"].as_bool().expect("over TLS"))
+            .collect();
+        let transcript = c.transcript();
+        let client_saw: Vec<bool> = transcript
+            .lines()
+            .filter_map(|l| match l.trim_start_matches("info: ") {
+                "TLS established (session resumed)" => Some(true),
+                "TLS established (full handshake)" => Some(false),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(client_saw, server_saw, "implicit {implicit}: {transcript}");
+        assert!(!server_saw[0]);
+        assert!(
+            server_saw.iter().filter(|r| **r).count() >= 2,
+            "implicit {implicit}: {server_saw:?}"
+        );
+    }
+}
+
 #[test]
 fn the_server_name_is_verified_not_the_ip_connected_to() {
     let pki = Pki::new();

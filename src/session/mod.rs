@@ -499,7 +499,6 @@ impl Session {
         self.forget_helo();
         self.parser.reset();
         self.encrypted = true;
-        self.log.note("TLS established");
     }
 
     /// The low-level `data`: DATA, then `msg` after 354 (a reply other than 354 is
