@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+#[cfg(feature = "p3")]
+use wasmtime::component::Instance;
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
 use wasmtime::error::Context;
 use wasmtime::{Engine, Result, Store};
@@ -68,21 +70,55 @@ pub struct SmtpHost {
     component: Component,
     linker: Linker<HostState>,
     policy: NetworkPolicy,
+    wasi: Wasi,
+}
+
+/// Which build of the component a host runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wasi {
+    /// The WASI 0.2 build (`wit/world.wit`, blocking exports): [`COMPONENT`].
+    #[default]
+    P2,
+    /// The WASI 0.3 build (`wit/p3/world.wit`, async exports, many clients per
+    /// instance): `COMPONENT_P3`, with smtp-host's `p3` feature.
+    P3,
 }
 
 impl SmtpHost {
     /// A host for the component `bytes` (called `name` in the compile cache).
     pub fn new(bytes: &[u8], name: &str) -> Result<SmtpHost> {
+        SmtpHost::new_wasi(bytes, name, Wasi::P2)
+    }
+
+    /// A host for the component `bytes` of the build `wasi`. A WASI 0.3 component gets
+    /// both WASI 0.2 (Rust's std imports wasi:cli and wasi:io 0.2) and WASI 0.3.
+    pub fn new_wasi(bytes: &[u8], name: &str, wasi: Wasi) -> Result<SmtpHost> {
         let engine = crate::engine()?;
         let component = cache::load(&engine, bytes, name)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        match wasi {
+            Wasi::P2 => {}
+            #[cfg(feature = "p3")]
+            Wasi::P3 => wasmtime_wasi::p3::add_to_linker(&mut linker)?,
+            #[cfg(not(feature = "p3"))]
+            Wasi::P3 => wasmtime::bail!(
+                "this host was built without WASI 0.3: build it with smtp-host's `p3` \
+                 feature (smtp-send: cargo run -p smtp-send --features p3)"
+            ),
+        }
         Ok(SmtpHost {
             engine,
             component,
             linker,
             policy: NetworkPolicy::Any,
+            wasi,
         })
+    }
+
+    /// Which build this host runs.
+    pub fn wasi(&self) -> Wasi {
+        self.wasi
     }
 
     /// A host for the component file at `wasm` (cached under the file's name).
@@ -115,6 +151,33 @@ impl SmtpHost {
         })
         .as_ref()
         .map_err(|e| wasmtime::format_err!("{e}"))
+    }
+
+    /// [`SmtpHost::shared`] for the build `wasi`: the WASI 0.3 host is made from the
+    /// embedded `COMPONENT_P3`, or the file `SMTP_TEST_COMPONENT_P3` names when set.
+    pub fn shared_wasi(wasi: Wasi) -> Result<&'static SmtpHost> {
+        match wasi {
+            Wasi::P2 => SmtpHost::shared(),
+            Wasi::P3 => {
+                static HOST: OnceLock<std::result::Result<SmtpHost, String>> = OnceLock::new();
+                HOST.get_or_init(|| {
+                    #[cfg(feature = "p3")]
+                    let host = match std::env::var_os("SMTP_TEST_COMPONENT_P3") {
+                        Some(path) => std::fs::read(&path)
+                            .with_context(|| format!("reading {}", Path::new(&path).display()))
+                            .and_then(|b| SmtpHost::new_wasi(&b, "smtp_component_p3", Wasi::P3)),
+                        None => {
+                            SmtpHost::new_wasi(crate::COMPONENT_P3, "smtp_component_p3", Wasi::P3)
+                        }
+                    };
+                    #[cfg(not(feature = "p3"))]
+                    let host = SmtpHost::new_wasi(&[], "", Wasi::P3);
+                    host.map_err(|e| format!("{e:#}"))
+                })
+                .as_ref()
+                .map_err(|e| wasmtime::format_err!("{e}"))
+            }
+        }
     }
 
     /// A new instance of the component with one new SMTP client in it, as a blocking
@@ -175,6 +238,34 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
+        if self.wasi == Wasi::P3 {
+            #[cfg(feature = "p3")]
+            {
+                let instance = self
+                    .linker
+                    .instantiate_async(&mut store, &self.component)
+                    .await?;
+                let name = if lmtp {
+                    "[static]client.lmtp"
+                } else {
+                    "[constructor]client"
+                };
+                let options = options.clone();
+                let (handle,) = p3::call::<(ClientOptions,), (ResourceAny,)>(
+                    &mut store,
+                    instance,
+                    name,
+                    (options,),
+                )
+                .await?;
+                return Ok(AsyncClient {
+                    store,
+                    api: Api::P3(instance),
+                    handle,
+                    stderr: captured,
+                });
+            }
+        }
         let api = Smtp::instantiate_async(&mut store, &self.component, &self.linker).await?;
         let guest = api.smtplib_smtp_client().client();
         let handle = if lmtp {
@@ -184,7 +275,7 @@ impl SmtpHost {
         };
         Ok(AsyncClient {
             store,
-            api,
+            api: Api::P2(api),
             handle,
             stderr: captured,
         })
@@ -214,9 +305,18 @@ pub type Call<T> = Result<std::result::Result<T, SmtpError>>;
 /// after `quit` or `close`, and keeps its TLS session tickets across connections.
 pub struct AsyncClient {
     store: Store<HostState>,
-    api: Smtp,
+    api: Api,
     handle: ResourceAny,
     stderr: Option<MemoryOutputPipe>,
+}
+
+/// The instance's exports: typed by `bindgen!` (WASI 0.2), or looked up by name and
+/// called concurrently (WASI 0.3, async exports) with the same Rust types, which
+/// wasmtime checks against the component's (the two WITs differ only in `async`).
+enum Api {
+    P2(Smtp),
+    #[cfg(feature = "p3")]
+    P3(Instance),
 }
 
 impl AsyncClient {
@@ -291,8 +391,19 @@ macro_rules! forward {
             $(
                 $(#[$doc])*
                 pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
-                    let api = self.api.smtplib_smtp_client().client();
-                    api.$call(&mut self.store, self.handle, $($arg),*).await
+                    match &self.api {
+                        Api::P2(api) => {
+                            let api = api.smtplib_smtp_client().client();
+                            api.$call(&mut self.store, self.handle, $($arg),*).await
+                        }
+                        #[cfg(feature = "p3")]
+                        Api::P3(instance) => {
+                            let name = concat!("[method]client.", stringify!($name));
+                            let params = (self.handle, $(p3::Owned::owned($arg),)*);
+                            let ret = p3::call(&mut self.store, *instance, name, params).await?;
+                            Ok(p3::Ret::from_ret(ret))
+                        }
+                    }
                 }
             )*
         }
@@ -376,4 +487,122 @@ forward! {
     fn close() -> Result<()> => call_close;
     /// `is-connected()`.
     fn is_connected() -> Result<bool> => call_is_connected;
+}
+
+/// Calls into a WASI 0.3 instance: exports by name, arguments as owned values (a
+/// concurrent call may outlive the borrow), results unwrapped from their tuple.
+#[cfg(feature = "p3")]
+mod p3 {
+    use wasmtime::component::{ComponentNamedList, Instance, Lift, Lower};
+    use wasmtime::{Result, Store};
+
+    use super::HostState;
+    use crate::{
+        AuthStep, Extension, Message, RecipientReply, Refusal, Reply, SaslMechanism, SmtpError,
+        TlsConfig,
+    };
+
+    /// The `client` interface's export name.
+    const INTERFACE: &str = "smtplib:smtp/client@0.1.1";
+
+    /// Calls `name` (`[method]client.connect_tls` style: underscores are read as
+    /// dashes) of the `client` interface with `params`, inside `run_concurrent`.
+    pub async fn call<P, R>(
+        store: &mut Store<HostState>,
+        instance: Instance,
+        name: &str,
+        params: P,
+    ) -> Result<R>
+    where
+        P: ComponentNamedList + Lower + Send + Sync + 'static,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let wit_name = name.replace('_', "-");
+        let interface = instance
+            .get_export_index(&mut *store, None, INTERFACE)
+            .ok_or_else(|| wasmtime::format_err!("the component exports no {INTERFACE}"))?;
+        let index = instance
+            .get_export_index(&mut *store, Some(&interface), &wit_name)
+            .ok_or_else(|| wasmtime::format_err!("{INTERFACE} has no {wit_name}"))?;
+        let func = instance.get_typed_func::<P, R>(&mut *store, &index)?;
+        store
+            .run_concurrent(async move |accessor| func.call_concurrent(accessor, params).await)
+            .await?
+    }
+
+    /// An argument as the owned value a concurrent call takes.
+    pub trait Owned {
+        /// The owned type.
+        type Out;
+        /// The owned value.
+        fn owned(self) -> Self::Out;
+    }
+
+    macro_rules! owned_copy {
+        ($($t:ty),*) => { $(impl Owned for $t { type Out = $t; fn owned(self) -> $t { self } })* };
+    }
+    owned_copy!(bool, u8, Option<u16>, SaslMechanism);
+
+    impl Owned for &str {
+        type Out = String;
+        fn owned(self) -> String {
+            self.to_string()
+        }
+    }
+    impl<T: Clone> Owned for &[T] {
+        type Out = Vec<T>;
+        fn owned(self) -> Vec<T> {
+            self.to_vec()
+        }
+    }
+    impl Owned for &TlsConfig {
+        type Out = TlsConfig;
+        fn owned(self) -> TlsConfig {
+            self.clone()
+        }
+    }
+    impl Owned for &Message {
+        type Out = Message;
+        fn owned(self) -> Message {
+            self.clone()
+        }
+    }
+    impl Owned for Option<&str> {
+        type Out = Option<String>;
+        fn owned(self) -> Option<String> {
+            self.map(str::to_string)
+        }
+    }
+    impl<T: Clone> Owned for Option<&[T]> {
+        type Out = Option<Vec<T>>;
+        fn owned(self) -> Option<Vec<T>> {
+            self.map(<[T]>::to_vec)
+        }
+    }
+
+    /// A method's result as the typed function returns it (a tuple of its one result,
+    /// or `()` for none).
+    pub trait Ret {
+        /// The typed function's result type.
+        type Tuple: ComponentNamedList + Lift + Send + Sync + 'static;
+        /// The result from the tuple.
+        fn from_ret(tuple: Self::Tuple) -> Self;
+    }
+    macro_rules! ret_one {
+        ($($t:ty),*) => { $(impl Ret for $t { type Tuple = ($t,); fn from_ret(t: ($t,)) -> $t { t.0 } })* };
+    }
+    ret_one!(
+        std::result::Result<Reply, SmtpError>,
+        std::result::Result<AuthStep, SmtpError>,
+        std::result::Result<(), SmtpError>,
+        std::result::Result<Vec<Refusal>, SmtpError>,
+        std::result::Result<Vec<RecipientReply>, SmtpError>,
+        bool,
+        Vec<Extension>,
+        Option<String>
+    );
+    impl Ret for () {
+        type Tuple = ();
+        fn from_ret(_: ()) {}
+    }
 }

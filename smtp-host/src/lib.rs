@@ -16,7 +16,7 @@ mod client;
 mod error;
 pub mod network;
 
-pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr};
+pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr, Wasi};
 pub use exports::smtplib::smtp::client::{
     AuthStep, ClientOptions, EnhancedStatus, Extension, Message, RecipientReply, Refusal, Reply,
     SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
@@ -38,8 +38,18 @@ pub const COMPONENT_PATH: &str = env!("SMTP_COMPONENT_WASM");
 /// The component's bytes, embedded at build time.
 pub const COMPONENT: &[u8] = include_bytes!(env!("SMTP_COMPONENT_WASM"));
 
+/// The WASI 0.3 build of the component (`wit/p3/world.wit`), embedded at build time
+/// with the `p3` feature: `target/component-build-p3/smtp_component.wasm`.
+#[cfg(feature = "p3")]
+pub const COMPONENT_P3: &[u8] = include_bytes!(env!("SMTP_COMPONENT_P3_WASM"));
+
 /// The engine every host here uses (wasmtime's defaults: Cranelift, the settings a
-/// cached `.cwasm` is checked against).
+/// cached `.cwasm` is checked against; with the `p3` feature, the component model's
+/// async ABI as well).
 pub fn engine() -> wasmtime::Result<wasmtime::Engine> {
-    wasmtime::Engine::new(&wasmtime::Config::new())
+    #[allow(unused_mut)]
+    let mut config = wasmtime::Config::new();
+    #[cfg(feature = "p3")]
+    config.wasm_component_model_async(true);
+    wasmtime::Engine::new(&config)
 }

@@ -10,7 +10,7 @@ Usage:
   smtp-send [--server HOST[:PORT]] [--from ADDR] [--to ADDR]... [--message FILE|-]
             [--mail-option OPT]... [--rcpt-option OPT]... [--local-hostname NAME]
             [--source-address IP] [--timeout SECS] [--debug 0|1|2] [--count N]
-            [--reconnect] [--json]
+            [--reconnect] [--json] [--wasi p2|p3]
             [--tls | --starttls] [--tls-server-name NAME] [--ca-file PEM]
             [--client-cert PEM --client-key PEM] [--unsafe-accept-invalid-certs]
             [--user USER (--password-env VAR | --password-file FILE |
@@ -38,6 +38,9 @@ Options:
   --reconnect            with --count N: a new connection for each message (connect,
                          any STARTTLS and login, send once, QUIT), N times
   --json                 print one JSON object on stdout instead of text
+  --wasi p2|p3           which build of the component runs: WASI 0.2 (the default)
+                         or WASI 0.3 (async exports; needs smtp-send built with
+                         --features p3)
   -h, --help             print this help
 
 TLS (with --server only: the demo server has no TLS):
@@ -122,6 +125,8 @@ pub struct Args {
     pub reconnect: bool,
     /// `--json`: print one JSON object instead of text.
     pub json: bool,
+    /// `--wasi`: which build of the component runs (WASI 0.2 by default).
+    pub wasi: smtp_host::Wasi,
     /// `--tls`: TLS from the first byte (`connect-tls`).
     pub tls: bool,
     /// `--starttls`: STARTTLS right after connecting.
@@ -214,6 +219,7 @@ impl Default for Args {
             count: 1,
             reconnect: false,
             json: false,
+            wasi: smtp_host::Wasi::P2,
             tls: false,
             starttls: false,
             tls_server_name: None,
@@ -314,6 +320,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             "--timeout" => args.timeout_ms = Some(parse_timeout(&value)?),
             "--debug" => args.debug = Some(parse_debug(&value)?),
             "--count" => args.count = parse_count(&value)?,
+            "--wasi" => args.wasi = parse_wasi(&value)?,
             "--tls-server-name" => args.tls_server_name = Some(value),
             "--ca-file" => args.ca_file = Some(value),
             "--client-cert" => args.client_cert = Some(value),
@@ -509,7 +516,7 @@ fn switch_name(name: &str) -> Option<&'static str> {
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
 fn flag_name(name: &str) -> Option<&'static str> {
-    const FLAGS: [&str; 20] = [
+    const FLAGS: [&str; 21] = [
         "--server",
         "--from",
         "--to",
@@ -530,6 +537,7 @@ fn flag_name(name: &str) -> Option<&'static str> {
         "--password-file",
         "--oauth2-token-env",
         "--auth-mech",
+        "--wasi",
     ];
     FLAGS.into_iter().find(|f| f.get(2..) == Some(name))
 }
@@ -558,6 +566,15 @@ fn parse_debug(value: &str) -> Result<u8, String> {
         "1" => Ok(1),
         "2" => Ok(2),
         _ => Err(format!("--debug: {value:?} must be 0, 1 or 2")),
+    }
+}
+
+/// `--wasi p2|p3`.
+fn parse_wasi(value: &str) -> Result<smtp_host::Wasi, String> {
+    match value.trim() {
+        "p2" | "0.2" => Ok(smtp_host::Wasi::P2),
+        "p3" | "0.3" => Ok(smtp_host::Wasi::P3),
+        _ => Err(format!("--wasi: {value:?} must be p2 or p3")),
     }
 }
 

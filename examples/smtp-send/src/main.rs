@@ -193,7 +193,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         },
         _ => None,
     };
-    let host = match SmtpHost::shared() {
+    let host = match SmtpHost::shared_wasi(args.wasi) {
         Ok(h) => h,
         Err(e) => return fail("loading the smtp component", &e),
     };

@@ -1,0 +1,103 @@
+//! `smtp-send --wasi p3`: the WASI 0.3 build of the component (async exports, the
+//! wasip3 driver) against aiosmtpd, which stores every message byte for byte. Built
+//! with smtp-send's `p3` feature (`cargo test -p smtp-send --features p3 --test
+//! wasi_p3`); without it, `--wasi p3` is a clear host error (exit 2).
+
+mod common;
+use common::run;
+use common::servers::Aiosmtpd;
+
+#[cfg(feature = "p3")]
+fn message_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {
+    let path = dir.path().join("m.eml");
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[cfg(feature = "p3")]
+#[test]
+fn p3_delivers_byte_exact_to_both_recipients() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes =
+        b"From: a@example.com\r\nTo: b@example.com\r\nSubject: p3\r\n\r\n.dot line\r\ncaf\xe9\r\n"
+            .to_vec();
+    let file = message_file(&dir, &bytes);
+    let addr = server.addr();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--to",
+        "refuse-c@example.com",
+        "--to",
+        "d@example.com",
+        "--message",
+        &file,
+    ]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["refused"][0]["recipient"], "refuse-c@example.com");
+    assert_eq!(json["refused"][0]["code"], 550);
+    let stored = server.wait_messages(1);
+    assert_eq!(stored[0].bytes, bytes);
+    assert_eq!(stored[0].rcpt_tos(), ["b@example.com", "d@example.com"]);
+}
+
+/// A message of many 64 KiB stream writes, several times over one connection.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_sends_a_large_message_three_times() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: big\r\n\r\n".to_vec();
+    let mut i = 0u32;
+    while bytes.len() < 3 * 1024 * 1024 {
+        bytes.extend_from_slice(format!("line {i} of a large message, .dots kept\r\n").as_bytes());
+        i += 1;
+    }
+    let file = message_file(&dir, &bytes);
+    let addr = server.addr();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--message",
+        &file,
+        "--count",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let stored = server.wait_messages(3);
+    assert_eq!(stored.len(), 3);
+    for m in &stored {
+        assert!(m.bytes == bytes, "a stored message differs from the file");
+    }
+}
+
+/// Without the feature the host says how to get the p3 build, and sends nothing.
+#[cfg(not(feature = "p3"))]
+#[test]
+fn p3_without_the_feature_is_a_host_error() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let addr = server.addr();
+    let (code, json) = run(&["--wasi", "p3", "--server", &addr, "--to", "b@example.com"]);
+    assert_eq!(code, 2, "{json}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--features p3"),
+        "{json}"
+    );
+}
