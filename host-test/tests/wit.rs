@@ -143,3 +143,34 @@ fn docs_are_in_wit_not_in_the_component() {
         "the component now carries WIT docs"
     );
 }
+
+/// `wit/p3/world.wit` is `wit/world.wit` with every method of `client` async: after
+/// `async func` is read as `func`, only doc comments differ, and no method was left
+/// sync (the constructor and the static `lmtp` cannot be async).
+#[test]
+fn p3_world_is_the_same_interface_with_async_methods() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let p2 = std::fs::read_to_string(dir.join("world.wit")).expect("wit/world.wit");
+    let p3 = std::fs::read_to_string(dir.join("p3/world.wit")).expect("wit/p3/world.wit");
+    let code = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with("///") && !l.is_empty())
+            .map(|l| l.replace(": async func(", ": func("))
+            .collect()
+    };
+    assert_eq!(
+        code(&p2),
+        code(&p3),
+        "wit/p3/world.wit drifted from wit/world.wit"
+    );
+    for line in p3.lines().map(str::trim) {
+        if line.contains(": func(") {
+            assert!(
+                line.starts_with("lmtp: static func("),
+                "not async in p3: {line}"
+            );
+        }
+    }
+    assert!(p3.contains("async func"));
+}

@@ -93,6 +93,13 @@ impl SmtpHost {
     /// A host for the component `bytes` of the build `wasi`. A WASI 0.3 component gets
     /// both WASI 0.2 (Rust's std imports wasi:cli and wasi:io 0.2) and WASI 0.3.
     pub fn new_wasi(bytes: &[u8], name: &str, wasi: Wasi) -> Result<SmtpHost> {
+        #[cfg(not(feature = "p3"))]
+        if wasi == Wasi::P3 {
+            wasmtime::bail!(
+                "this host was built without WASI 0.3: build it with smtp-host's `p3` \
+                 feature (smtp-send: cargo run -p smtp-send --features p3)"
+            );
+        }
         let engine = crate::engine()?;
         let component = cache::load(&engine, bytes, name)?;
         let mut linker = Linker::new(&engine);
@@ -102,10 +109,7 @@ impl SmtpHost {
             #[cfg(feature = "p3")]
             Wasi::P3 => wasmtime_wasi::p3::add_to_linker(&mut linker)?,
             #[cfg(not(feature = "p3"))]
-            Wasi::P3 => wasmtime::bail!(
-                "this host was built without WASI 0.3: build it with smtp-host's `p3` \
-                 feature (smtp-send: cargo run -p smtp-send --features p3)"
-            ),
+            Wasi::P3 => {}
         }
         Ok(SmtpHost {
             engine,
