@@ -217,12 +217,8 @@ impl SmtpHost {
         self.instantiate(options, stderr, true).await
     }
 
-    async fn instantiate(
-        &self,
-        options: &ClientOptions,
-        stderr: Stderr,
-        lmtp: bool,
-    ) -> Result<AsyncClient> {
+    /// A store for one instance, with its WASI context and stderr.
+    fn store(&self, stderr: Stderr) -> (Store<HostState>, Option<MemoryOutputPipe>) {
         let mut builder = network::wasi_builder(&self.policy);
         let captured = match stderr {
             Stderr::Inherit => {
@@ -242,6 +238,16 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
+        (store, captured)
+    }
+
+    async fn instantiate(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+        lmtp: bool,
+    ) -> Result<AsyncClient> {
+        let (mut store, captured) = self.store(stderr);
         if self.wasi == Wasi::P3 {
             #[cfg(feature = "p3")]
             {
@@ -317,6 +323,8 @@ pub struct AsyncClient {
 /// The instance's exports: typed by `bindgen!` (WASI 0.2), or looked up by name and
 /// called concurrently (WASI 0.3, async exports) with the same Rust types, which
 /// wasmtime checks against the component's (the two WITs differ only in `async`).
+// One per client, made once and never moved in a hot path: no box for the p2 case.
+#[allow(clippy::large_enum_variant)]
 enum Api {
     P2(Smtp),
     #[cfg(feature = "p3")]
@@ -608,5 +616,117 @@ mod p3 {
     impl Ret for () {
         type Tuple = ();
         fn from_ret(_: ()) {}
+    }
+}
+
+/// Two clients in one instance of the WASI 0.3 build wait on the network at once: the
+/// first server greets only after the second has been connected to, which a component
+/// that blocks its instance per call could never reach (its first `connect` would run
+/// into the timeout). Real TCP on loopback; the two servers only send a greeting.
+#[cfg(all(test, feature = "p3"))]
+mod p3_tests {
+    use std::future::Future;
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    use wasmtime::component::ResourceAny;
+
+    use super::{p3, SmtpHost, Stderr, Wasi};
+    use crate::{ClientOptions, Reply, SmtpError};
+
+    #[test]
+    fn two_clients_in_one_instance_wait_at_once() {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let b = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let (tx, rx) = mpsc::channel();
+        let server_b = std::thread::spawn(move || {
+            let (mut conn, _) = b.accept().unwrap();
+            tx.send(()).unwrap();
+            conn.write_all(b"220 b ready\r\n").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        let server_a = std::thread::spawn(move || {
+            let (mut conn, _) = a.accept().unwrap();
+            rx.recv().unwrap(); // B has a connection: only then greet.
+            conn.write_all(b"220 a ready\r\n").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (ra, rb) = runtime.block_on(async {
+            let host = SmtpHost::shared_wasi(Wasi::P3).unwrap();
+            let (mut store, _) = host.store(Stderr::Inherit);
+            let instance = host
+                .linker
+                .instantiate_async(&mut store, &host.component)
+                .await
+                .unwrap();
+            let options = ClientOptions {
+                local_hostname: None,
+                timeout_ms: Some(5_000),
+                source_address: None,
+            };
+            let mut clients = Vec::new();
+            for _ in 0..2 {
+                let (c,) = p3::call::<(ClientOptions,), (ResourceAny,)>(
+                    &mut store,
+                    instance,
+                    "[constructor]client",
+                    (options.clone(),),
+                )
+                .await
+                .unwrap();
+                clients.push(c);
+            }
+            let interface = instance
+                .get_export_index(&mut store, None, "smtplib:smtp/client@0.1.1")
+                .unwrap();
+            let index = instance
+                .get_export_index(&mut store, Some(&interface), "[method]client.connect")
+                .unwrap();
+            type Connect = (ResourceAny, String, Option<u16>);
+            type Connected = (Result<Reply, SmtpError>,);
+            let connect = instance
+                .get_typed_func::<Connect, Connected>(&mut store, &index)
+                .unwrap();
+            let (ca, cb) = (clients[0], clients[1]);
+            store
+                .run_concurrent(async move |acc| {
+                    let fa = connect.call_concurrent(acc, (ca, a_addr.to_string(), None));
+                    let fb = connect.call_concurrent(acc, (cb, b_addr.to_string(), None));
+                    let mut fa = std::pin::pin!(fa);
+                    let mut fb = std::pin::pin!(fb);
+                    let (mut ra, mut rb) = (None, None);
+                    std::future::poll_fn(|cx| {
+                        if ra.is_none() {
+                            if let std::task::Poll::Ready(r) = fa.as_mut().poll(cx) {
+                                ra = Some(r);
+                            }
+                        }
+                        if rb.is_none() {
+                            if let std::task::Poll::Ready(r) = fb.as_mut().poll(cx) {
+                                rb = Some(r);
+                            }
+                        }
+                        if ra.is_some() && rb.is_some() {
+                            std::task::Poll::Ready(())
+                        } else {
+                            std::task::Poll::Pending
+                        }
+                    })
+                    .await;
+                    (ra.unwrap().unwrap().0, rb.unwrap().unwrap().0)
+                })
+                .await
+                .unwrap()
+        });
+        assert_eq!(ra.unwrap().text, "a ready");
+        assert_eq!(rb.unwrap().text, "b ready");
+        server_a.join().unwrap();
+        server_b.join().unwrap();
     }
 }
