@@ -101,3 +101,83 @@ fn p3_without_the_feature_is_a_host_error() {
         "{json}"
     );
 }
+
+/// A server that never greets: the async wait ends at the timeout with `timeout`.
+/// (A listener that is never accepted from: the kernel completes the connection.)
+#[cfg(feature = "p3")]
+#[test]
+fn p3_silent_server_is_a_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--to",
+        "b@example.com",
+        "--timeout",
+        "0.5",
+    ]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["error"]["kind"], "timeout", "{json}");
+    drop(silent);
+}
+
+/// STARTTLS (rustls over the async driver), then AUTH, then the message.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_starttls_then_login_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let path = |name: &str, pem: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let (ca_file, cert_file, key_file) = (
+        path("ca.pem", ca.pem()),
+        path("cert.pem", cert.pem()),
+        path("key.pem", key.serialize_pem()),
+    );
+    let server = Aiosmtpd::start(&[
+        "--auth",
+        "alice:alice-pw",
+        "--tls-cert",
+        &cert_file,
+        "--tls-key",
+        &key_file,
+    ])
+    .unwrap();
+    let bytes = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: tls\r\n\r\nover TLS\r\n";
+    let file = message_file(&dir, bytes);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-send"))
+        .args(["--wasi", "p3", "--server", &server.addr()])
+        .args(["--from", "a@example.com", "--to", "b@example.com"])
+        .args([
+            "--starttls",
+            "--ca-file",
+            &ca_file,
+            "--tls-server-name",
+            "localhost",
+        ])
+        .args(["--user", "alice", "--password-env", "SMTP_SEND_P3_SECRET"])
+        .args(["--message", &file, "--json"])
+        .env("SMTP_SEND_P3_SECRET", "alice-pw")
+        .output()
+        .unwrap();
+    let (code, json) = common::parse(&out);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["tls"], true, "{json}");
+    let stored = server.wait_messages(1);
+    assert_eq!(stored[0].bytes, bytes);
+    assert_eq!(stored[0].envelope["auth_user"], "alice");
+}
