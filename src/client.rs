@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use crate::auth::{self, Mechanism, MechanismKind};
+use crate::delivery::Delivery;
 use crate::driver::{self, Io};
 use crate::endpoint::{self, Endpoint, Host};
 use crate::error::{Refusal, SmtpError};
@@ -42,6 +43,8 @@ pub trait Network {
         source: Option<(IpAddr, u16)>,
         timeout_ns: u64,
     ) -> Result<Self::Conn, SmtpError>;
+    /// The time now on a monotonic clock, in nanoseconds (the clock deadlines use).
+    fn now(&self) -> u64;
 }
 
 /// smtplib's constructor arguments (WIT `client-options`).
@@ -398,9 +401,65 @@ impl<N: Network> Client<N> {
             .exec(|s| s.begin_sendmail(from, to, msg, mail_options, rcpt_options))
             .await?
         {
-            Outcome::Sent(refused) => Ok(refused),
+            Outcome::Sent(sent) => Ok(sent.refused),
             _ => Err(internal("sendmail")),
         }
+    }
+
+    /// `sendmail` with the whole report (WIT `sendmail-report`).
+    pub async fn sendmail_report(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: Vec<u8>,
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<Delivery, SmtpError> {
+        let each = vec![rcpt_options.to_vec(); to.len()];
+        self.sendmail_each(from, to, msg, mail_options, &each).await
+    }
+
+    /// `sendmail_report` with RCPT options of its own for each recipient
+    /// (`rcpt_options[i]` for `to[i]`), as DSN's ORCPT needs.
+    pub async fn sendmail_each(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: Vec<u8>,
+        mail_options: &[String],
+        rcpt_options: &[Vec<String>],
+    ) -> Result<Delivery, SmtpError> {
+        let start = self.net.now();
+        Session::check_sendmail(from, to, mail_options, &[])?;
+        for (addr, options) in to.iter().zip(rcpt_options) {
+            Session::check_sendmail(from, std::slice::from_ref(addr), mail_options, options)?;
+        }
+        self.ehlo_or_helo_if_needed().await?;
+        let size = self.session.does_esmtp() && self.session.features().has("size");
+        let len = msg.len();
+        let outcome = self
+            .exec(|s| s.begin_sendmail_each(from, to, msg, mail_options, rcpt_options))
+            .await?;
+        let Outcome::Sent(sent) = outcome else {
+            return Err(internal("sendmail"));
+        };
+        let mut used = Vec::with_capacity(mail_options.len() + 1);
+        if size {
+            used.push(format!("SIZE={len}"));
+        }
+        used.extend(mail_options.iter().cloned());
+        let rcpt_dsn = self.session.does_esmtp()
+            && rcpt_options.iter().flatten().any(|o| {
+                let upper = o.to_ascii_uppercase();
+                upper.starts_with("NOTIFY=") || upper.starts_with("ORCPT=")
+            });
+        let elapsed = self.net.now().saturating_sub(start);
+        Ok(Delivery::new(*sent, &used, rcpt_dsn, elapsed))
+    }
+
+    /// The time now on the network's clock (ns).
+    pub fn now(&self) -> u64 {
+        self.net.now()
     }
 
     /// smtplib's `send_message` for a serialized message: the envelope from the headers

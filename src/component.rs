@@ -6,9 +6,11 @@ use std::net::IpAddr;
 
 use crate::auth::MechanismKind;
 use crate::client::{self, ClientOptions, Network};
+use crate::delivery::Delivery;
 use crate::driver::tcp::TcpTransport;
 use crate::endpoint::Endpoint;
 use crate::error::{Refusal, SmtpError};
+use crate::mail;
 use crate::protocol::data;
 use crate::protocol::reply::Reply;
 use crate::session::AuthStep;
@@ -17,6 +19,7 @@ use crate::tls_config::TlsSettings;
 wit_bindgen::generate!({ world: "smtp", path: "wit" });
 
 use exports::smtplib::smtp::client as wit;
+use exports::smtplib::smtp::mailer as mwit;
 
 crate::wit_convert::wit_conversions!();
 
@@ -24,6 +27,157 @@ struct Component;
 
 impl wit::Guest for Component {
     type Client = Client;
+}
+
+impl mwit::Guest for Component {
+    fn send(transport: mwit::Transport, mail: mwit::Mail) -> Result<wit::Delivery, wit::SmtpError> {
+        mail::send::send(Wasi, &transport_from_wit(transport), &mail_from_wit(mail))
+            .map(delivery_to_wit)
+            .map_err(error_to_wit)
+    }
+
+    fn compose(mail: mwit::Mail) -> Result<Vec<u8>, wit::SmtpError> {
+        mail::compose::compose(&mail_from_wit(mail)).map_err(error_to_wit)
+    }
+
+    fn send_with(
+        client: wit::ClientBorrow<'_>,
+        mail: mwit::Mail,
+    ) -> Result<wit::Delivery, wit::SmtpError> {
+        let mail = mail_from_wit(mail);
+        client
+            .get::<Client>()
+            .with(|c| mail::send::send_with(c, &mail))
+            .map(delivery_to_wit)
+            .map_err(error_to_wit)
+    }
+
+    fn send_bytes_with(
+        client: wit::ClientBorrow<'_>,
+        from_addr: String,
+        to_addrs: Vec<String>,
+        msg: Vec<u8>,
+        options: mwit::MailOptions,
+    ) -> Result<wit::Delivery, wit::SmtpError> {
+        let options = options_from_wit(options);
+        client
+            .get::<Client>()
+            .with(|c| mail::send::send_bytes(c, &from_addr, &to_addrs, msg, &options))
+            .map(delivery_to_wit)
+            .map_err(error_to_wit)
+    }
+}
+
+fn mailbox_from_wit(m: mwit::Mailbox) -> mail::Mailbox {
+    mail::Mailbox {
+        name: m.name,
+        address: m.address,
+    }
+}
+
+fn mailboxes(list: Vec<mwit::Mailbox>) -> Vec<mail::Mailbox> {
+    list.into_iter().map(mailbox_from_wit).collect()
+}
+
+fn options_from_wit(o: mwit::MailOptions) -> mail::MailOptions {
+    mail::MailOptions {
+        dkim: o.dkim.map(|d| mail::Dkim {
+            domain: d.domain,
+            selector: d.selector,
+            private_key_pem: d.private_key_pem,
+            algorithm: match d.algorithm {
+                mwit::DkimAlgorithm::RsaSha256 => mail::DkimAlgorithm::RsaSha256,
+                mwit::DkimAlgorithm::Ed25519Sha256 => mail::DkimAlgorithm::Ed25519Sha256,
+            },
+            signed_headers: d.signed_headers,
+        }),
+        dsn: o.dsn.map(|d| mail::Dsn {
+            notify: d.notify.map(|n| match n {
+                mwit::DsnNotify::Never => mail::Notify::Never,
+                mwit::DsnNotify::On(events) => mail::Notify::On {
+                    success: events.contains(mwit::DsnEvents::SUCCESS),
+                    failure: events.contains(mwit::DsnEvents::FAILURE),
+                    delay: events.contains(mwit::DsnEvents::DELAY),
+                },
+            }),
+            ret: d.ret.map(|r| match r {
+                mwit::DsnReturn::Full => mail::DsnReturn::Full,
+                mwit::DsnReturn::Headers => mail::DsnReturn::Headers,
+            }),
+            envid: d.envid,
+            orcpt: d.orcpt,
+            best_effort: d.best_effort,
+        }),
+        require_tls: o.require_tls,
+    }
+}
+
+fn mail_from_wit(m: mwit::Mail) -> mail::Mail {
+    mail::Mail {
+        from: mailbox_from_wit(m.from),
+        sender: m.sender.map(mailbox_from_wit),
+        to: mailboxes(m.to),
+        cc: mailboxes(m.cc),
+        bcc: mailboxes(m.bcc),
+        reply_to: mailboxes(m.reply_to),
+        subject: m.subject,
+        date: m.date,
+        message_id: m.message_id,
+        in_reply_to: m.in_reply_to,
+        references: m.references,
+        headers: m
+            .headers
+            .into_iter()
+            .map(|h| mail::Header {
+                name: h.name,
+                value: h.value,
+            })
+            .collect(),
+        text: m.text,
+        html: m.html,
+        attachments: m
+            .attachments
+            .into_iter()
+            .map(|a| mail::Attachment {
+                filename: a.filename,
+                content_type: a.content_type,
+                content: a.content,
+                content_id: a.content_id,
+            })
+            .collect(),
+        options: options_from_wit(m.options),
+    }
+}
+
+fn transport_from_wit(t: mwit::Transport) -> mail::Transport {
+    mail::Transport {
+        host: t.host,
+        port: t.port,
+        security: match t.security {
+            mwit::Security::ImplicitTls => mail::Security::ImplicitTls,
+            mwit::Security::StarttlsRequired => mail::Security::StartTlsRequired,
+            mwit::Security::None => mail::Security::None,
+        },
+        tls: t.tls.map(tls_settings).unwrap_or_default(),
+        credentials: t.credentials.map(|c| match c {
+            mwit::Credentials::Password(p) => mail::Credentials::Password {
+                user: p.user,
+                password: p.password,
+            },
+            mwit::Credentials::Oauth(o) => mail::Credentials::OAuth {
+                user: o.user,
+                token: o.token,
+                mechanism: match o.mechanism {
+                    mwit::OauthMechanism::Xoauth2 => MechanismKind::XOAuth2,
+                    mwit::OauthMechanism::Oauthbearer => MechanismKind::OAuthBearer,
+                },
+            },
+        }),
+        allow_insecure_auth: t.allow_insecure_auth,
+        local_hostname: t.local_hostname,
+        timeout_ms: t.timeout_ms,
+        lmtp: t.lmtp,
+    }
 }
 
 /// TCP through wasi:sockets.
@@ -39,6 +193,10 @@ impl Network for Wasi {
         timeout_ns: u64,
     ) -> Result<TcpTransport, SmtpError> {
         TcpTransport::connect(target, source, timeout_ns)
+    }
+
+    fn now(&self) -> u64 {
+        wasip2::clocks::monotonic_clock::now()
     }
 }
 
@@ -222,6 +380,24 @@ impl wit::GuestClient for Client {
                 })
             })
             .map(|refused| refused.into_iter().map(refusal_to_wit).collect())
+            .map_err(error_to_wit)
+    }
+
+    fn sendmail_report(
+        &self,
+        from_addr: String,
+        to_addrs: Vec<String>,
+        msg: wit::Message,
+        mail_options: Vec<String>,
+        rcpt_options: Vec<String>,
+    ) -> Result<wit::Delivery, wit::SmtpError> {
+        message_bytes(msg)
+            .and_then(|bytes| {
+                self.with(|c| {
+                    c.sendmail_report(&from_addr, &to_addrs, bytes, &mail_options, &rcpt_options)
+                })
+            })
+            .map(delivery_to_wit)
             .map_err(error_to_wit)
     }
 

@@ -10,6 +10,7 @@ use futures::lock::Mutex;
 
 use crate::auth::MechanismKind;
 use crate::client::{self, ClientOptions, Network};
+use crate::delivery::Delivery;
 use crate::driver::tcp_p3::TcpTransport;
 use crate::endpoint::Endpoint;
 use crate::error::{Refusal, SmtpError};
@@ -47,6 +48,10 @@ impl Network for Wasi {
         timeout_ns: u64,
     ) -> Result<TcpTransport, SmtpError> {
         TcpTransport::connect(target, source, timeout_ns).await
+    }
+
+    fn now(&self) -> u64 {
+        wasip3::clocks::monotonic_clock::now()
     }
 }
 
@@ -257,6 +262,22 @@ impl wit::GuestClient for Client {
         c.sendmail(&from_addr, &to_addrs, bytes, &mail_options, &rcpt_options)
             .await
             .map(|refused| refused.into_iter().map(refusal_to_wit).collect())
+            .map_err(error_to_wit)
+    }
+
+    async fn sendmail_report(
+        &self,
+        from_addr: String,
+        to_addrs: Vec<String>,
+        msg: wit::Message,
+        mail_options: Vec<String>,
+        rcpt_options: Vec<String>,
+    ) -> Result<wit::Delivery, wit::SmtpError> {
+        let bytes = message_bytes(msg).map_err(error_to_wit)?;
+        let mut c = self.0.lock().await;
+        c.sendmail_report(&from_addr, &to_addrs, bytes, &mail_options, &rcpt_options)
+            .await
+            .map(delivery_to_wit)
             .map_err(error_to_wit)
     }
 

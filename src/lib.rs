@@ -14,9 +14,11 @@
 pub mod auth;
 pub mod client;
 pub mod debug;
+pub mod delivery;
 pub mod driver;
 pub mod endpoint;
 pub mod error;
+pub mod mail;
 pub mod message;
 pub mod protocol;
 pub mod session;

@@ -5,7 +5,8 @@
 //! name in scope).
 
 /// Defines the conversions between the WIT types of the module `wit` and the core's:
-/// options, TLS settings, messages, mechanisms, replies, refusals and errors.
+/// options, TLS settings, messages, mechanisms, replies, refusals, delivery reports and
+/// errors.
 macro_rules! wit_conversions {
     () => {
         fn options(o: wit::ClientOptions) -> ClientOptions {
@@ -98,6 +99,27 @@ macro_rules! wit_conversions {
                 SmtpError::InvalidArgument(m) => W::InvalidArgument(m),
                 SmtpError::MalformedReply(m) => W::MalformedReply(m),
                 SmtpError::DeliveryUnknown(m) => W::DeliveryUnknown(m),
+            }
+        }
+
+        fn recipient_replies(list: Vec<(String, Reply)>) -> Vec<wit::RecipientReply> {
+            list.into_iter()
+                .map(|(recipient, reply)| wit::RecipientReply {
+                    recipient,
+                    reply: reply_to_wit(reply),
+                })
+                .collect()
+        }
+
+        fn delivery_to_wit(d: Delivery) -> wit::Delivery {
+            wit::Delivery {
+                reply: reply_to_wit(d.reply),
+                queue_id: d.queue_id,
+                accepted: recipient_replies(d.accepted),
+                refused: d.refused.into_iter().map(refusal_to_wit).collect(),
+                lmtp_replies: recipient_replies(d.lmtp_replies),
+                extensions: d.extensions,
+                elapsed_ms: d.elapsed_ms,
             }
         }
     };

@@ -2,7 +2,7 @@
 
 It prompts for the envelope's From and To addresses, reads the message from stdin until
 EOF, puts From: and To: headers in front of it as the original does, and sends it with
-debug level 1 through the `smtplib:smtp/client@0.1.1` interface, which the smtp component
+debug level 1 through the `smtplib:smtp/client@0.2.0` interface, which the smtp component
 supplies once the two are composed with `wac plug`.
 
 Differences from the original, which runs on CPython with a socket of its own:

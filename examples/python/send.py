@@ -1,4 +1,5 @@
-"""Sends one mail through the smtp WebAssembly component from Python (wasmtime-py 47).
+"""Sends one mail through the smtp WebAssembly component from Python (wasmtime-py 47):
+one call to `mailer.send`, which builds the message, connects, sends and quits.
 
 Usage: send.py HOST:PORT [COMPONENT.wasm]   (or set SMTP_SERVER and SMTP_COMPONENT_WASM)
 
@@ -6,7 +7,8 @@ wasmtime-py has no generated bindings for components: functions are looked up by
 in the exported instance and called dynamically. Records are `Record` objects whose
 attributes carry the WIT (kebab-case) field names; a variant whose cases have distinct
 Python types (option<T>, message, result<reply, smtp-error>) is passed and returned as
-the bare payload, other variants (smtp-error) as `Variant(tag, payload)`.
+the bare payload, other variants (smtp-error) as `Variant(tag, payload)`; an enum
+(security) is its case name as a string.
 """
 
 import os
@@ -19,7 +21,7 @@ from wasmtime.component import Component, Linker, Record, Variant
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WASM = ROOT / "target/component-build/smtp_component.wasm"
-INTERFACE = "smtplib:smtp/client@0.1.1"
+INTERFACE = "smtplib:smtp/mailer@0.2.0"
 FROM, TO = "python-host@example.com", "someone@example.com"
 
 
@@ -59,32 +61,25 @@ def main() -> int:
     if iface is None:
         raise SmtpFailure(f"{wasm} does not export {INTERFACE}")
 
-    def func(name):
-        index = instance.get_export_index(store, name, iface)
-        f = instance.get_func(store, index) if index is not None else None
-        if f is None:
-            raise SmtpFailure(f"{INTERFACE} exports no function {name}")
-        return f
+    index = instance.get_export_index(store, "send", iface)
+    send = instance.get_func(store, index) if index is not None else None
+    if send is None:
+        raise SmtpFailure(f"{INTERFACE} exports no function send")
 
-    def call(name, *args):
-        """Calls a method of `client`; an `err` result (a Variant) becomes an exception."""
-        result = func(f"[method]client.{name}")(store, client, *args)
-        if isinstance(result, Variant):
-            raise SmtpFailure(f"{name}: {result.tag}: {result.payload!r}")
-        return result
-
-    options = record(local_hostname=None, timeout_ms=None, source_address=None)
-    client = func("[constructor]client")(store, options)
-    try:
-        reply = call("connect", server, None)
-        print(f"connected to {server}: {reply.code} {reply.text}")
-        msg = f"From: {FROM}\nTo: {TO}\nSubject: hi from Python\n\nhello\n"
-        refused = call("sendmail", FROM, [TO], msg, [], [])
-        print(f"sent a mail from {FROM} to {TO}; refused: {refused}")
-        reply = call("quit")
-        print(f"quit: {reply.code} {reply.text}")
-    finally:
-        client.drop(store)
+    transport = record(host=server, port=None, security="none", tls=None, credentials=None,
+                       allow_insecure_auth=False, local_hostname=None, timeout_ms=None,
+                       lmtp=False)
+    no_options = record(dkim=None, dsn=None, require_tls=False)
+    mail = record(**{"from": record(name="Python", address=FROM)}, sender=None,
+                  to=[record(name=None, address=TO)], cc=[], bcc=[], reply_to=[],
+                  subject="hi from Python ✓", date=None, message_id=None, in_reply_to=[],
+                  references=[], headers=[], text="hello\n", html=None, attachments=[],
+                  options=no_options)
+    delivery = send(store, transport, mail)
+    if isinstance(delivery, Variant):  # result<delivery, smtp-error>: the error
+        raise SmtpFailure(f"send: {delivery.tag}: {delivery.payload!r}")
+    print(f"sent a mail from {FROM} to {TO}: {delivery.reply.code} {delivery.reply.text}"
+          f" (queue id {getattr(delivery, 'queue-id')}, {getattr(delivery, 'elapsed-ms')} ms)")
     return 0
 
 

@@ -10,7 +10,7 @@ guests no DNS, and neither does wasi-host when outbound hosts are listed).
 Overrides from the environment: SMTP_SERVER=IP:PORT replaces SMTP_HOST, SMTP_PORT and
 the allowed host; any other SMTP_* variable replaces the manifest's value.
 
-usage: spin_up.py [--listen IP:PORT]   (default 127.0.0.1:3000, as spin up)
+usage: spin_up.py [--manifest spin.toml] [--listen IP:PORT]   (default 127.0.0.1:3000)
 """
 import os
 import pathlib
@@ -29,30 +29,41 @@ def fail(message):
 
 def main():
     listen = "127.0.0.1:3000"
+    manifest_path = HERE / "spin.toml"
     args = sys.argv[1:]
-    if args[:1] == ["--listen"] and len(args) == 2:
-        listen = args[1]
-    elif args:
-        fail(__doc__.strip().splitlines()[-1])
+    while args:
+        if args[0] == "--listen" and len(args) >= 2:
+            listen, args = args[1], args[2:]
+        elif args[0] == "--manifest" and len(args) >= 2:
+            manifest_path, args = pathlib.Path(args[1]).resolve(), args[2:]
+        else:
+            fail(__doc__.strip().splitlines()[-1])
+    # Paths in the manifest are relative to its folder, as for `spin up -f`.
+    here = manifest_path.parent
 
-    with open(HERE / "spin.toml", "rb") as f:
+    with open(manifest_path, "rb") as f:
         manifest = tomllib.load(f)
     name = manifest["trigger"]["http"][0]["component"]
     component = manifest["component"][name]
-    source = (HERE / component["source"]).resolve()
+    source = (here / component["source"]).resolve()
     plugs = []
+    spin3 = component.get("dependencies_inherit_configuration", False)
     for import_name, dep in component.get("dependencies", {}).items():
         if "path" not in dep:
             fail(f"dependency {import_name}: only local `path` dependencies are handled")
-        plugs.append((HERE / dep["path"]).resolve())
-    inherits = component.get("dependencies_inherit_configuration") or (
-        "allowed_outbound_hosts" in component.get("inherit_configuration", [])
-    )
-    if plugs and not inherits:
-        fail("the dependency connects to the SMTP server: it must inherit the component's "
-             "configuration (dependencies_inherit_configuration = true)")
+        plugs.append((here / dep["path"]).resolve())
+        # Spin 4: inherit_configuration inside the dependency's entry; Spin 3: the
+        # component-level flag. Spin 4 refuses a manifest with both.
+        spin4 = dep.get("inherit_configuration")
+        if spin4 is not None and spin3:
+            fail(f"dependency {import_name}: inherit_configuration cannot be combined with "
+                 "the component's dependencies_inherit_configuration")
+        if not spin3 and "allowed_outbound_hosts" not in (spin4 or []):
+            fail(f"dependency {import_name} connects to the SMTP server: it must inherit "
+                 'the component\'s allowed_outbound_hosts (inherit_configuration = '
+                 '["allowed_outbound_hosts"] in its entry)')
 
-    composed = ROOT / "target" / "examples" / "spin-app.wasm"
+    composed = ROOT / "target" / "examples" / f"{here.name}.wasm"
     wac = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo")) / "bin" / "wac"
     command = [str(wac), "plug", str(source)]
     for plug in plugs:

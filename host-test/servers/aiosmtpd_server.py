@@ -65,6 +65,7 @@ class Handler:
         self.refuse_rcpt_prefix = args.refuse_rcpt_prefix
         self.refuse_sender_prefix = args.refuse_sender_prefix
         self.refuse_data_prefix = args.refuse_data_prefix
+        self.data_delay = args.data_delay
         self.counter = self._first_free_number()
 
     def _first_free_number(self) -> int:
@@ -95,6 +96,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)  # a slow server (--data-delay)
         if has_prefix(envelope.mail_from, self.refuse_data_prefix):
             log.info("refusing message from %r", envelope.mail_from)
             return "554 5.6.0 message refused"
@@ -272,6 +275,8 @@ def parse_args(argv=None):
                    help="MAIL whose local part starts with this gets 553")
     p.add_argument("--refuse-data-prefix", default=None,
                    help="end of DATA gets 554 if the sender's local part starts with this")
+    p.add_argument("--data-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long before answering the end of DATA (a slow server)")
     p.add_argument("--smtputf8", action="store_true", help="advertise and accept SMTPUTF8")
     p.add_argument("--data-size-limit", type=int, default=33554432,
                    help="SIZE advertised and enforced (0 = none)")

@@ -318,7 +318,8 @@ fn run_fixture(script: &str, args: &[&str]) -> Result<serde_json::Value> {
 }
 
 /// Runs `script start` for a private instance in `dir` listening on two fresh ports
-/// (given as `flags`), with a certificate and a relay target; returns the two ports.
+/// (given as `flags`), with a certificate, a relay target and `extra` options; returns
+/// the two ports.
 fn start_instance(
     script: &str,
     dir: &Path,
@@ -326,26 +327,30 @@ fn start_instance(
     cert: &Path,
     key: &Path,
     relay_port: u16,
+    extra: &[&str],
 ) -> Result<(u16, u16)> {
     let ports = (free_port()?, free_port()?);
-    run_fixture(
-        script,
-        &[
-            "start",
-            "--dir",
-            &dir.to_string_lossy(),
-            flags[0],
-            &ports.0.to_string(),
-            flags[1],
-            &ports.1.to_string(),
-            "--cert",
-            &cert.to_string_lossy(),
-            "--key",
-            &key.to_string_lossy(),
-            "--relay-port",
-            &relay_port.to_string(),
-        ],
-    )?;
+    let dir = dir.to_string_lossy();
+    let (p0, p1) = (ports.0.to_string(), ports.1.to_string());
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let relay = relay_port.to_string();
+    let mut all = vec![
+        "start",
+        "--dir",
+        &dir,
+        flags[0],
+        &p0,
+        flags[1],
+        &p1,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--relay-port",
+        &relay,
+    ];
+    all.extend_from_slice(extra);
+    run_fixture(script, &all)?;
     Ok(ports)
 }
 
@@ -364,6 +369,12 @@ pub struct Postfix {
 impl Postfix {
     /// Starts it with the given certificate and key files.
     pub fn start(cert: &Path, key: &Path, relay_port: u16) -> Result<Postfix> {
+        Postfix::start_with(cert, key, relay_port, &[])
+    }
+
+    /// Starts it with more of the script's options, such as `--hold` (accepted
+    /// messages stay in the hold queue, where [`Postfix::queue_file`] reads them).
+    pub fn start_with(cert: &Path, key: &Path, relay_port: u16, extra: &[&str]) -> Result<Postfix> {
         let dir = tempfile::tempdir()?;
         let (smtp_port, smtps_port) = start_instance(
             "postfix_instance.py",
@@ -372,6 +383,7 @@ impl Postfix {
             cert,
             key,
             relay_port,
+            extra,
         )?;
         Ok(Postfix {
             dir,
@@ -383,6 +395,27 @@ impl Postfix {
     /// The instance's mail log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+
+    /// The queue file of the message `queue_id` as `postcat -e -q` prints it (its
+    /// envelope records: sender, recipients with their DSN NOTIFY and ORCPT, the DSN
+    /// ENVID and RET), or the error.
+    pub fn queue_file(&self, queue_id: &str) -> Result<String> {
+        let etc = self.dir.path().join("etc");
+        let out = Command::new("postcat")
+            .arg("-c")
+            .arg(&etc)
+            .args(["-e", "-q", queue_id])
+            .stdin(Stdio::null())
+            .output()
+            .context("running postcat")?;
+        if !out.status.success() {
+            bail!(
+                "postcat -q {queue_id}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
@@ -416,6 +449,7 @@ impl Dovecot {
             cert,
             key,
             relay_port,
+            &[],
         )?;
         Ok(Dovecot {
             dir,

@@ -15,8 +15,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::network::{self, NetworkPolicy};
 use crate::{
-    cache, AuthStep, ClientOptions, Extension, Message, RecipientReply, Refusal, Reply,
-    SaslMechanism, Smtp, SmtpError, TlsConfig, COMPONENT,
+    cache, AuthStep, ClientOptions, Delivery, Extension, Mail, MailOptions, Message,
+    RecipientReply, Refusal, Reply, SaslMechanism, Smtp, SmtpError, TlsConfig, Transport,
+    COMPONENT,
 };
 
 /// What a store holds: the WASI context, its resource table, and the memory tracker.
@@ -395,6 +396,86 @@ impl Client {
     }
 }
 
+impl Api {
+    /// The `mailer` interface's exports: only the WASI 0.2 build has them (the WASI 0.3
+    /// world exports `client` alone; see the README's WASI 0.3 section).
+    fn mailer(&self) -> Result<&crate::exports::smtplib::smtp::mailer::Guest> {
+        match self {
+            Api::P2(api) => Ok(api.smtplib_smtp_mailer()),
+            #[cfg(feature = "p3")]
+            Api::P3(_) => wasmtime::bail!(
+                "the mailer interface is not in the WASI 0.3 build (use --wasi p2 for it)"
+            ),
+        }
+    }
+}
+
+impl AsyncClient {
+    /// `mailer.send(transport, mail)` in this client's instance (it opens a connection
+    /// of its own; this client's connection is not used). With [`Stderr::Capture`] the
+    /// transcript is kept as for the client's own calls.
+    pub async fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
+        let api = self.api.mailer()?;
+        api.call_send(&mut self.store, transport, mail).await
+    }
+
+    /// `mailer.compose(mail)`: the message's bytes.
+    pub async fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
+        let api = self.api.mailer()?;
+        api.call_compose(&mut self.store, mail).await
+    }
+
+    /// `mailer.send-with(client, mail)` over this client's connection.
+    pub async fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
+        let api = self.api.mailer()?;
+        api.call_send_with(&mut self.store, self.handle, mail).await
+    }
+
+    /// `mailer.send-bytes-with(client, from, to, msg, options)` over this client's
+    /// connection.
+    pub async fn send_bytes_with(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: &[u8],
+        options: &MailOptions,
+    ) -> Call<Delivery> {
+        let api = self.api.mailer()?;
+        api.call_send_bytes_with(&mut self.store, self.handle, from, to, msg, options)
+            .await
+    }
+}
+
+impl Client {
+    /// [`AsyncClient::mailer_send`], blocking.
+    pub fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
+        self.runtime
+            .block_on(self.inner.mailer_send(transport, mail))
+    }
+
+    /// [`AsyncClient::compose`], blocking.
+    pub fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
+        self.runtime.block_on(self.inner.compose(mail))
+    }
+
+    /// [`AsyncClient::send_mail`], blocking.
+    pub fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
+        self.runtime.block_on(self.inner.send_mail(mail))
+    }
+
+    /// [`AsyncClient::send_bytes_with`], blocking.
+    pub fn send_bytes_with(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: &[u8],
+        options: &MailOptions,
+    ) -> Call<Delivery> {
+        self.runtime
+            .block_on(self.inner.send_bytes_with(from, to, msg, options))
+    }
+}
+
 /// Generates the `AsyncClient` methods that forward to the component, and the
 /// blocking `Client` methods that run them.
 macro_rules! forward {
@@ -489,6 +570,8 @@ forward! {
     fn data(msg: &Message) -> Call<Reply> => call_data;
     /// `sendmail(from, to, msg, mail-options, rcpt-options)`.
     fn sendmail(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_sendmail;
+    /// `sendmail-report(from, to, msg, mail-options, rcpt-options)`.
+    fn sendmail_report(from: &str, to: &[String], msg: &Message, mail_options: &[String], rcpt_options: &[String]) -> Call<Delivery> => call_sendmail_report;
     /// `send-message(msg, from, to, mail-options, rcpt-options)`.
     fn send_message(msg: &[u8], from: Option<&str>, to: Option<&[String]>, mail_options: &[String], rcpt_options: &[String]) -> Call<Vec<Refusal>> => call_send_message;
     /// `lmtp-data(msg)`.
@@ -510,12 +593,12 @@ mod p3 {
 
     use super::HostState;
     use crate::{
-        AuthStep, Extension, Message, RecipientReply, Refusal, Reply, SaslMechanism, SmtpError,
-        TlsConfig,
+        AuthStep, Delivery, Extension, Message, RecipientReply, Refusal, Reply, SaslMechanism,
+        SmtpError, TlsConfig,
     };
 
     /// The `client` interface's export name.
-    const INTERFACE: &str = "smtplib:smtp/client@0.1.1";
+    const INTERFACE: &str = "smtplib:smtp/client@0.2.0";
 
     /// Calls `name` (`[method]client.connect_tls` style: underscores are read as
     /// dashes) of the `client` interface with `params`, inside `run_concurrent`.
@@ -609,6 +692,7 @@ mod p3 {
         std::result::Result<(), SmtpError>,
         std::result::Result<Vec<Refusal>, SmtpError>,
         std::result::Result<Vec<RecipientReply>, SmtpError>,
+        std::result::Result<Delivery, SmtpError>,
         bool,
         Vec<Extension>,
         Option<String>
@@ -683,7 +767,7 @@ mod p3_tests {
                 clients.push(c);
             }
             let interface = instance
-                .get_export_index(&mut store, None, "smtplib:smtp/client@0.1.1")
+                .get_export_index(&mut store, None, "smtplib:smtp/client@0.2.0")
                 .unwrap();
             let index = instance
                 .get_export_index(&mut store, Some(&interface), "[method]client.connect")

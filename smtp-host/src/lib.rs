@@ -9,7 +9,8 @@
 //!   [`network::NetworkPolicy`] (anything, or only listed addresses as Spin does);
 //! - [`SmtpHost`], [`AsyncClient`] and [`Client`]: the `client` resource as typed async
 //!   Rust calls, and the same as blocking calls, with the `bindgen!` types re-exported,
-//!   and [`SmtpError::kind`].
+//!   and [`SmtpError::kind`]; the `mailer` functions in the same instance
+//!   (`mailer_send`, `compose`, `send_mail`, `send_bytes_with`).
 
 pub mod cache;
 mod client;
@@ -18,8 +19,14 @@ pub mod network;
 
 pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr, Wasi};
 pub use exports::smtplib::smtp::client::{
-    AuthStep, ClientOptions, EnhancedStatus, Extension, Message, RecipientReply, Refusal, Reply,
-    SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
+    AuthStep, ClientOptions, Delivery, EnhancedStatus, Extension, Message, RecipientReply, Refusal,
+    Reply, SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
+};
+/// The `mailer` interface's types (`Client::mailer_send`, `Client::send_mail`, ...).
+pub use exports::smtplib::smtp::mailer::{
+    Attachment, Credentials, Dkim, DkimAlgorithm, Dsn, DsnEvents, DsnNotify, DsnReturn, Header,
+    Mail, MailOptions, Mailbox, OauthCredentials, OauthMechanism, PasswordCredentials, Security,
+    Transport,
 };
 
 // Async exports: `AsyncClient` awaits them; `Client` runs them on a tokio runtime of its

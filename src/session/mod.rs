@@ -59,8 +59,8 @@ pub enum AuthStep {
 pub enum Outcome {
     /// The reply to a single command (or the greeting).
     Reply(Reply),
-    /// `sendmail`: the message was accepted; these recipients were refused.
-    Sent(Vec<Refusal>),
+    /// `sendmail`: the message was accepted (see [`Sent`]).
+    Sent(Box<Sent>),
     /// `data`: every reply after the data, with its recipient (one for SMTP, one per
     /// accepted recipient for LMTP).
     DataReplies(Vec<(String, Reply)>),
@@ -69,6 +69,24 @@ pub enum Outcome {
     /// STARTTLS was answered 220 and nothing followed it: the driver runs the handshake
     /// now, then calls [`Session::tls_established`].
     TlsReady(Reply),
+}
+
+/// What a delivered message's transaction learned: the report behind `sendmail`'s
+/// refusal list and the WIT `delivery`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The server's verdict on the message (for LMTP, the first 2xx).
+    pub reply: Reply,
+    /// The recipients refused at RCPT (and, for LMTP, after the data).
+    pub refused: Vec<Refusal>,
+    /// The recipients accepted at RCPT, each with its RCPT reply.
+    pub accepted: Vec<(String, Reply)>,
+    /// LMTP: every accepted recipient's verdict after the data (empty for SMTP).
+    pub finals: Vec<(String, Reply)>,
+    /// MAIL, RCPT and DATA/BDAT went pipelined (RFC 2920).
+    pub pipelined: bool,
+    /// The message went as `BDAT n LAST` (RFC 3030).
+    pub chunking: bool,
 }
 
 /// Bytes planned for one write: one round trip's worth.
@@ -496,7 +514,30 @@ impl Session {
         mail_options: &[String],
         rcpt_options: &[String],
     ) -> Result<(), SmtpError> {
-        Session::check_sendmail(from, to, mail_options, rcpt_options)?;
+        let each = vec![rcpt_options.to_vec(); to.len()];
+        self.begin_sendmail_each(from, to, msg, mail_options, &each)
+    }
+
+    /// `begin_sendmail` with options of its own for each recipient (`rcpt_options[i]`
+    /// for `to[i]`; DSN's ORCPT differs per recipient). A length that differs from
+    /// `to`'s is `InvalidArgument`.
+    pub fn begin_sendmail_each(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: Vec<u8>,
+        mail_options: &[String],
+        rcpt_options: &[Vec<String>],
+    ) -> Result<(), SmtpError> {
+        if rcpt_options.len() != to.len() {
+            return Err(SmtpError::InvalidArgument(
+                "one list of RCPT options per recipient is needed".into(),
+            ));
+        }
+        Session::check_sendmail(from, to, mail_options, &[])?;
+        for (addr, options) in to.iter().zip(rcpt_options) {
+            Session::check_sendmail(from, std::slice::from_ref(addr), mail_options, options)?;
+        }
         if !matches!(self.phase, Phase::Idle) {
             return Err(not_connected());
         }
@@ -516,11 +557,14 @@ impl Session {
                 return Err(e);
             }
         };
-        let rcpt_opts = if esmtp { rcpt_options } else { &[] };
         let charset = self.charset();
         let rcpt_lines = match to
             .iter()
-            .map(|addr| command::rcpt_to(addr, rcpt_opts, charset))
+            .zip(rcpt_options)
+            .map(|(addr, opts)| {
+                let opts: &[String] = if esmtp { opts } else { &[] };
+                command::rcpt_to(addr, opts, charset)
+            })
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(lines) => lines,

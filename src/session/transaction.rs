@@ -15,7 +15,7 @@
 //!   taken the message, so neither success nor an ordinary failure would be true. For
 //!   LMTP the text names the recipients already known to be delivered.
 
-use super::{BodyKind, Outcome, Pending};
+use super::{BodyKind, Outcome, Pending, Sent};
 use crate::error::{Refusal, SmtpError};
 use crate::protocol::reply::Reply;
 
@@ -67,6 +67,8 @@ pub(super) struct Transaction {
     stage: Stage,
     refused: Vec<Refusal>,
     accepted: Vec<String>,
+    /// The RCPT reply of each accepted recipient, in the order of `accepted`.
+    accepted_replies: Vec<Reply>,
     /// The replies to the message read so far.
     finals: Vec<(String, Reply)>,
     /// Every byte of the message and its end has been handed to the network.
@@ -131,6 +133,7 @@ impl Transaction {
             stage: Stage::Mail,
             refused: Vec::new(),
             accepted: Vec::new(),
+            accepted_replies: Vec::new(),
             finals: Vec::new(),
             sent: false,
             failure: None,
@@ -153,6 +156,7 @@ impl Transaction {
             stage: Stage::Data,
             refused: Vec::new(),
             accepted: recipients,
+            accepted_replies: Vec::new(),
             finals: Vec::new(),
             sent: false,
             failure: None,
@@ -325,6 +329,7 @@ impl Transaction {
         let code = reply.code;
         if code == 250 || code == 251 {
             self.accepted.push(recipient);
+            self.accepted_replies.push(reply);
         } else {
             self.refused.push(Refusal { recipient, reply });
         }
@@ -398,7 +403,8 @@ impl Transaction {
                 return Step::Done(Err(SmtpError::Io("internal: no reply".into())));
             };
             if reply.is_positive() {
-                return Step::Done(Ok(Outcome::Sent(std::mem::take(&mut self.refused))));
+                let sent = self.sent_report(reply, Vec::new());
+                return Step::Done(Ok(Outcome::Sent(Box::new(sent))));
             }
             let code = reply.code;
             let error = SmtpError::DataError(reply);
@@ -411,24 +417,48 @@ impl Transaction {
         // LMTP: every accepted recipient has its own outcome. A 421 among them means the
         // server is closing the connection.
         let closing = finals.iter().any(|(_, r)| r.code == 421);
-        let mut delivered = 0;
-        for (recipient, reply) in finals {
+        let mut first_delivered = None;
+        for (recipient, reply) in &finals {
             if reply.is_positive() {
-                delivered += 1;
+                first_delivered.get_or_insert_with(|| reply.clone());
             } else {
-                self.refused.push(Refusal { recipient, reply });
+                self.refused.push(Refusal {
+                    recipient: recipient.clone(),
+                    reply: reply.clone(),
+                });
             }
         }
-        let refused = std::mem::take(&mut self.refused);
-        let result = if delivered == 0 {
-            Err(SmtpError::RecipientsRefused(refused))
-        } else {
-            Ok(Outcome::Sent(refused))
+        let result = match first_delivered {
+            None => Err(SmtpError::RecipientsRefused(std::mem::take(
+                &mut self.refused,
+            ))),
+            Some(reply) => Ok(Outcome::Sent(Box::new(self.sent_report(reply, finals)))),
         };
         if closing {
             Step::Close(result)
         } else {
             Step::Done(result)
+        }
+    }
+}
+
+impl Transaction {
+    /// The report of a delivered message: `reply` is the verdict (for LMTP the first
+    /// 2xx), `finals` every LMTP recipient's verdict (empty for SMTP).
+    fn sent_report(&mut self, reply: Reply, finals: Vec<(String, Reply)>) -> Sent {
+        let accepted = self
+            .accepted
+            .iter()
+            .cloned()
+            .zip(std::mem::take(&mut self.accepted_replies))
+            .collect();
+        Sent {
+            reply,
+            refused: std::mem::take(&mut self.refused),
+            accepted,
+            finals,
+            pipelined: self.pipelined,
+            chunking: self.body == BodyKind::Bdat,
         }
     }
 }

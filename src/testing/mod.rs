@@ -4,5 +4,6 @@
 
 pub mod peer;
 
+mod mailer;
 mod matrix;
 mod policy;

@@ -683,6 +683,10 @@ impl Network for Pair {
         }
         Ok(self.clone())
     }
+
+    fn now(&self) -> u64 {
+        *self.now.borrow()
+    }
 }
 
 impl Io for Pair {

@@ -2,6 +2,8 @@
 
 use std::ffi::OsString;
 
+use crate::mailer_args::{self, MailerArgs};
+
 /// The usage text printed by `--help`.
 pub const USAGE: &str = "\
 smtp-send: send mail through the smtp WebAssembly component (Python's smtplib, rebuilt)
@@ -16,6 +18,10 @@ Usage:
             [--user USER (--password-env VAR | --password-file FILE |
                           --oauth2-token-env VAR)] [--auth-mech MECH]
             [--allow-insecure-auth] [--lmtp] [--send-message]
+            [--subject TEXT] [--text FILE] [--html FILE] [--attach FILE]...
+            [--cc ADDR]... [--bcc ADDR]... [--reply-to ADDR]... [--header 'N: V']...
+            [--dkim-key PEM --dkim-domain D --dkim-selector S [--dkim-algorithm ALG]]
+            [--dsn-notify LIST] [--dsn-ret full|hdrs] [--envid ID] [--require-tls]
 
 Without --server, smtp-send starts a small SMTP server inside this process on
 127.0.0.1, sends to it with the SMTP transcript on stderr, and prints what it received.
@@ -155,6 +161,8 @@ pub struct Args {
     /// `--send-message`: `send-message` (envelope from the headers) instead of
     /// `sendmail`.
     pub send_message: bool,
+    /// The mailer's flags (`--subject`, `--attach`, `--dkim-*`, `--dsn-*`, ...).
+    pub mailer: MailerArgs,
 }
 
 /// Where the password or token is read from. Only names are held here, so that the
@@ -233,6 +241,7 @@ impl Default for Args {
             allow_insecure_auth: false,
             lmtp: false,
             send_message: false,
+            mailer: MailerArgs::default(),
         }
     }
 }
@@ -286,6 +295,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 "--lmtp" => args.lmtp = true,
                 "--send-message" => args.send_message = true,
                 "--reconnect" => args.reconnect = true,
+                "--require-tls" => args.mailer.require_tls = true,
                 _ => args.unsafe_accept_invalid_certs = true,
             }
             continue;
@@ -301,7 +311,8 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 None => return Err(format!("{flag} needs a value")),
             },
         };
-        let repeatable = matches!(flag, "--to" | "--mail-option" | "--rcpt-option");
+        let repeatable = matches!(flag, "--to" | "--mail-option" | "--rcpt-option")
+            || mailer_args::repeatable(flag);
         if !repeatable {
             if seen.contains(&flag) {
                 return Err(format!("{flag} given more than once"));
@@ -340,6 +351,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
                 });
             }
             "--auth-mech" => args.auth_mech = Some(parse_auth_mech(&value)?),
+            _ if mailer_args::FLAGS.contains(&flag) => args.mailer.set(flag, value)?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -360,6 +372,15 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
     }
     check_tls(&args)?;
     check_auth(&args)?;
+    args.mailer
+        .check(args.message.is_some(), args.send_message)?;
+    if args.wasi == smtp_host::Wasi::P3 && (args.mailer.composes() || args.mailer.has_options()) {
+        return Err(
+            "--wasi p3 has no mailer yet: the message-building flags, --dkim-*, --dsn-*, \
+             --envid and --require-tls need --wasi p2"
+                .into(),
+        );
+    }
     Ok(Command::Run(Box::new(args)))
 }
 
@@ -511,7 +532,10 @@ fn switch_name(name: &str) -> Option<&'static str> {
         "--send-message",
         "--reconnect",
     ];
-    SWITCHES.into_iter().find(|f| f.get(2..) == Some(name))
+    SWITCHES
+        .into_iter()
+        .chain(mailer_args::SWITCHES)
+        .find(|f| f.get(2..) == Some(name))
 }
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
@@ -539,7 +563,10 @@ fn flag_name(name: &str) -> Option<&'static str> {
         "--auth-mech",
         "--wasi",
     ];
-    FLAGS.into_iter().find(|f| f.get(2..) == Some(name))
+    FLAGS
+        .into_iter()
+        .chain(mailer_args::FLAGS)
+        .find(|f| f.get(2..) == Some(name))
 }
 
 /// `--timeout SECS`: a positive, finite number of seconds, as milliseconds rounded up.
@@ -662,6 +689,21 @@ mod tests {
         assert!(run(&["--debug", "3"]).is_err());
         assert!(run(&["--count", "0"]).is_err());
         assert!(run(&["--count", "-2"]).is_err());
+    }
+
+    #[test]
+    fn the_mailer_flags_need_wasi_p2() {
+        let base = ["--server", "h", "--to", "b@x", "--wasi", "p3"];
+        run(&base).unwrap();
+        for extra in [
+            &["--subject", "hi"][..],
+            &["--require-tls"],
+            &["--envid", "x"],
+        ] {
+            let argv: Vec<&str> = base.iter().chain(extra).copied().collect();
+            assert!(run(&argv).unwrap_err().contains("--wasi p2"), "{extra:?}");
+        }
+        run(&["--server", "h", "--to", "b@x", "--subject", "hi"]).unwrap();
     }
 
     #[test]

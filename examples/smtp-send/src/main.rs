@@ -10,6 +10,7 @@
 
 mod args;
 mod demo_server;
+mod mailer_args;
 mod message;
 mod report;
 
@@ -17,8 +18,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use smtp_host::{
-    Client, ClientOptions, Message, Refusal, SaslMechanism, SmtpHost, SourceAddress, Stderr,
-    TlsConfig,
+    Client, ClientOptions, Delivery, Mail, MailOptions, Message, Refusal, SaslMechanism, SmtpHost,
+    SourceAddress, Stderr, TlsConfig,
 };
 
 use crate::args::{Args, AuthMech, Command, SecretSource};
@@ -35,7 +36,12 @@ fn main() -> ExitCode {
     let args = match args::parse(&raw) {
         Ok(Command::Run(args)) => args,
         Ok(Command::Help) => {
-            print!("{}", args::USAGE);
+            // The mailer's flags go before the exit status, which ends the text.
+            let at = args::USAGE
+                .find("Exit status:")
+                .unwrap_or(args::USAGE.len());
+            let (head, tail) = args::USAGE.split_at(at);
+            print!("{head}{}\n{tail}", mailer_args::USAGE);
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -174,8 +180,27 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             tls: None,
             received: None,
             elapsed_ms: None,
+            delivery: None,
         }
     }
+    // The mailer's message and options, with their files read before connecting.
+    let from_addr = args.from.as_deref().unwrap_or(DEFAULT_FROM);
+    let mail = if args.mailer.composes() {
+        match args.mailer.mail(from_addr, to) {
+            Ok(m) => Some(m),
+            Err(e) => return Outcome::host(0, e),
+        }
+    } else {
+        None
+    };
+    let mail_options = if mail.is_none() && args.mailer.has_options() {
+        match args.mailer.options() {
+            Ok(o) => Some(o),
+            Err(e) => return Outcome::host(0, e),
+        }
+    } else {
+        None
+    };
     let wants_tls = args.tls || args.starttls;
     let config = if wants_tls {
         match tls_config(args) {
@@ -230,8 +255,10 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         to,
         config: &config,
         credentials: credentials.as_ref().map(|(u, s)| (*u, s)),
-        from: args.from.as_deref().unwrap_or(DEFAULT_FROM),
+        from: from_addr,
         fixed: message.map(Message::Bytes),
+        mail,
+        mail_options,
     };
     let (connections, per_connection) = if args.reconnect {
         (args.count, 1)
@@ -270,6 +297,10 @@ struct Job<'a> {
     from: &'a str,
     /// `--message` as read, or `None` for a generated message per send.
     fixed: Option<Message>,
+    /// The message the mailer builds from parts (`--subject`, `--text`, ...).
+    mail: Option<Mail>,
+    /// DKIM, DSN and REQUIRETLS for `--message` or the generated message.
+    mail_options: Option<MailOptions>,
 }
 
 /// One connection: connect (and STARTTLS), log in, send the message `count` times
@@ -278,12 +309,14 @@ struct Job<'a> {
 fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
     let args = job.args;
     let (server, to) = (job.server, job.to);
+    let mut delivery: Option<Delivery> = None;
     let done = |sent: u32, tls: Option<bool>, result: Result<Vec<Refusal>, Failure>| Outcome {
         sent,
         result,
         tls,
         received: None,
         elapsed_ms: None,
+        delivery: None,
     };
     let fail = |what: &str, e: &dyn std::fmt::Display| Outcome {
         sent: 0,
@@ -291,6 +324,7 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
         tls: None,
         received: None,
         elapsed_ms: None,
+        delivery: None,
     };
     let wants_tls = args.tls || args.starttls;
     let (connected, call) = if args.tls {
@@ -382,15 +416,29 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
                 &args.mail_options,
                 &args.rcpt_options,
             );
-            (result, "send-message")
+            (
+                result.map(|r| r.map(|refused| (refused, None))),
+                "send-message",
+            )
+        } else if let Some(mail) = &job.mail {
+            (with_delivery(client.send_mail(mail)), "mailer.send-with")
+        } else if let Some(options) = &job.mail_options {
+            let bytes = match msg {
+                Message::Bytes(b) => b.as_slice(),
+                Message::Text(t) => t.as_bytes(),
+            };
+            let result = client.send_bytes_with(from, to, bytes, options);
+            (with_delivery(result), "mailer.send-bytes-with")
         } else {
-            let result = client.sendmail(from, to, msg, &args.mail_options, &args.rcpt_options);
-            (result, "sendmail")
+            let result =
+                client.sendmail_report(from, to, msg, &args.mail_options, &args.rcpt_options);
+            (with_delivery(result), "sendmail-report")
         };
         match result {
-            Ok(Ok(r)) => {
+            Ok(Ok((r, d))) => {
                 sent += 1;
                 refused = r;
+                delivery = d;
             }
             Ok(Err(e)) => {
                 let _ = client.quit();
@@ -416,7 +464,17 @@ fn session(client: &mut Client, job: &Job, before: u32, count: u32) -> Outcome {
         }
         Err(e) => return done(sent, Some(tls), Err(host_failure("quit trapped", &e))),
     }
-    done(sent, Some(tls), Ok(refused))
+    Outcome {
+        delivery,
+        ..done(sent, Some(tls), Ok(refused))
+    }
+}
+
+/// A call's delivery report as the refusals (what `sendmail` returns) and the report.
+fn with_delivery(
+    call: smtp_host::Call<Delivery>,
+) -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
+    call.map(|r| r.map(|d| (d.refused.clone(), Some(d))))
 }
 
 /// A host failure from a wasmtime error (a trap or a load failure), with its whole

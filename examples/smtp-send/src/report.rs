@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use serde_json::{json, Map, Value};
-use smtp_host::{Refusal, Reply, SmtpError};
+use smtp_host::{Delivery, Refusal, Reply, SmtpError};
 
 use crate::demo_server::Received;
 
@@ -32,6 +32,9 @@ pub struct Outcome {
     /// Milliseconds from just before the (first) connect to just after the (last) QUIT,
     /// on success: the send phase without process start-up or component loading.
     pub elapsed_ms: Option<f64>,
+    /// The delivery report of the last message, when the call gave one (not for
+    /// `--send-message`).
+    pub delivery: Option<Delivery>,
 }
 
 impl Outcome {
@@ -43,6 +46,7 @@ impl Outcome {
             tls: None,
             received: None,
             elapsed_ms: None,
+            delivery: None,
         }
     }
 
@@ -69,6 +73,9 @@ impl Outcome {
                 top.insert("tls".into(), Value::Bool(self.tls.unwrap_or(false)));
                 if let Some(ms) = self.elapsed_ms {
                     top.insert("elapsed_ms".into(), json!(ms));
+                }
+                if let Some(d) = &self.delivery {
+                    top.insert("delivery".into(), delivery_json(d));
                 }
             }
             Err(failure) => {
@@ -105,6 +112,9 @@ impl Outcome {
         match &self.result {
             Ok(refused) => {
                 out.push_str(&format!("sent {} message(s)\n", self.sent));
+                if let Some(id) = self.delivery.as_ref().and_then(|d| d.queue_id.as_deref()) {
+                    out.push_str(&format!("queued as {}\n", printable(id)));
+                }
                 for r in refused {
                     out.push_str(&format!(
                         "refused {}: {}\n",
@@ -148,6 +158,28 @@ impl Outcome {
         let _ = std::io::stderr().write_all(err.as_bytes());
         let _ = std::io::stdout().write_all(out.as_bytes());
     }
+}
+
+/// `{"queue_id", "reply": {...}, "accepted": [...], "extensions": [...]}`.
+fn delivery_json(d: &Delivery) -> Value {
+    let mut reply = Map::new();
+    reply_fields(&mut reply, &d.reply);
+    let accepted = d
+        .accepted
+        .iter()
+        .map(|r| {
+            let mut map = Map::new();
+            map.insert("recipient".into(), json!(r.recipient));
+            reply_fields(&mut map, &r.reply);
+            Value::Object(map)
+        })
+        .collect::<Value>();
+    json!({
+        "queue_id": d.queue_id,
+        "reply": Value::Object(reply),
+        "accepted": accepted,
+        "extensions": d.extensions,
+    })
 }
 
 /// `{"recipient", "code", "text"[, "enhanced_status"]}`.
@@ -308,6 +340,7 @@ mod tests {
             tls: Some(false),
             received: None,
             elapsed_ms: None,
+            delivery: None,
         }
     }
 
