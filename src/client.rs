@@ -30,11 +30,14 @@ pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 pub const DEFAULT_LOCAL_HOSTNAME: &str = "localhost";
 
 /// Opens TCP connections (wasi:sockets in the component, an in-memory peer in tests).
+/// Blocking in the `p2` build, async in the `p3` build (see [`crate::driver`]).
+#[maybe_async::maybe_async(AFIT)]
+#[allow(async_fn_in_trait)] // single-threaded wasm: no `Send` bound wanted
 pub trait Network {
     /// An open connection.
     type Conn: Io;
     /// Connects to `target`, binding `source` first when given, within `timeout_ns`.
-    fn connect(
+    async fn connect(
         &mut self,
         target: &Endpoint,
         source: Option<(IpAddr, u16)>,
@@ -98,6 +101,7 @@ fn auth_step(outcome: Outcome) -> Result<AuthStep, SmtpError> {
     }
 }
 
+#[maybe_async::maybe_async]
 impl<N: Network> Client<N> {
     /// An SMTP client (smtplib's `SMTP()` without a host).
     pub fn new(net: N, options: ClientOptions) -> Client<N> {
@@ -155,9 +159,9 @@ impl<N: Network> Client<N> {
     }
 
     /// Runs the operation just begun to its outcome.
-    fn run(&mut self) -> Result<Outcome, SmtpError> {
+    async fn run(&mut self) -> Result<Outcome, SmtpError> {
         let result = match self.conn.as_mut() {
-            Some(conn) => driver::drive(&mut self.session, conn, &mut self.read_buf),
+            Some(conn) => driver::drive(&mut self.session, conn, &mut self.read_buf).await,
             None => {
                 self.session.close();
                 Err(SmtpError::ServerDisconnected(
@@ -170,7 +174,7 @@ impl<N: Network> Client<N> {
     }
 
     /// Begins an operation with `begin`, then runs it.
-    fn exec(
+    async fn exec(
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<(), SmtpError>,
     ) -> Result<Outcome, SmtpError> {
@@ -179,7 +183,7 @@ impl<N: Network> Client<N> {
             self.sync();
             return Err(e);
         }
-        self.run()
+        self.run().await
     }
 
     fn timeout_ns(&self) -> Result<u64, SmtpError> {
@@ -203,7 +207,7 @@ impl<N: Network> Client<N> {
     }
 
     /// Opens the TCP connection for `connect` and `connect-tls`.
-    fn open(
+    async fn open(
         &mut self,
         host: &str,
         port: Option<u16>,
@@ -221,32 +225,32 @@ impl<N: Network> Client<N> {
         self.session
             .log()
             .note(&format!("connect: {} port {}", self.host, target.port));
-        self.net.connect(&target, source, timeout)
+        self.net.connect(&target, source, timeout).await
     }
 
     /// Reads the greeting on a new connection.
-    fn start(&mut self, stream: Stream<N::Conn>) -> Result<Reply, SmtpError> {
+    async fn start(&mut self, stream: Stream<N::Conn>) -> Result<Reply, SmtpError> {
         let now = stream.now();
         self.conn = Some(stream);
         self.session.begin_greeting(now);
-        reply(self.run()?)
+        reply(self.run().await?)
     }
 
     /// smtplib's `connect`: port 25 (24 for LMTP) unless given or in `host:port`.
     /// A greeting other than 220 is `ConnectError`.
-    pub fn connect(&mut self, host: &str, port: Option<u16>) -> Result<Reply, SmtpError> {
+    pub async fn connect(&mut self, host: &str, port: Option<u16>) -> Result<Reply, SmtpError> {
         let default_port = if self.session.is_lmtp() {
             LMTP_PORT
         } else {
             SMTP_PORT
         };
-        let tcp = self.open(host, port, default_port)?;
-        self.start(Stream::Plain(tcp))
+        let tcp = self.open(host, port, default_port).await?;
+        self.start(Stream::Plain(tcp)).await
     }
 
     /// smtplib's `SMTP_SSL`: TLS from the first byte (port 465 by default), then the
     /// greeting. Unusable TLS settings are refused before connecting.
-    pub fn connect_tls(
+    pub async fn connect_tls(
         &mut self,
         host: &str,
         port: Option<u16>,
@@ -258,11 +262,11 @@ impl<N: Network> Client<N> {
             Host::Name(name) => name,
         };
         let setup = tls_config::build(settings, &name_host, &mut self.tls_sessions)?;
-        let tcp = self.open(host, port, SMTP_SSL_PORT)?;
+        let tcp = self.open(host, port, SMTP_SSL_PORT).await?;
         let timeout = self.timeout_ns()?;
-        let stream = Stream::Plain(tcp).start_tls(setup, timeout)?;
+        let stream = Stream::Plain(tcp).start_tls(setup, timeout).await?;
         self.session.log().note(stream.tls_note());
-        let reply = self.start(stream);
+        let reply = self.start(stream).await;
         self.session.set_encrypted(true);
         reply
     }
@@ -270,18 +274,18 @@ impl<N: Network> Client<N> {
     /// smtplib's `starttls`: EHLO if needed, `NotSupported` unless advertised, STARTTLS,
     /// the handshake, and the EHLO state forgotten. Nothing is ever sent in clear after
     /// a caller asked for TLS: a failed handshake closes the connection.
-    pub fn starttls(&mut self, settings: &TlsSettings) -> Result<Reply, SmtpError> {
+    pub async fn starttls(&mut self, settings: &TlsSettings) -> Result<Reply, SmtpError> {
         // Refuse unusable settings before anything is sent.
         let setup = tls_config::build(settings, &self.host, &mut self.tls_sessions)?;
-        self.ehlo_or_helo_if_needed()?;
-        let reply = reply(self.exec(Session::begin_starttls)?)?;
+        self.ehlo_or_helo_if_needed().await?;
+        let reply = reply(self.exec(Session::begin_starttls).await?)?;
         let timeout = self.session.timeout_ns();
         let Some(conn) = self.conn.take() else {
             return Err(SmtpError::ServerDisconnected(
                 "connection lost before the TLS handshake".into(),
             ));
         };
-        match conn.start_tls(setup, timeout) {
+        match conn.start_tls(setup, timeout).await {
             Ok(tls) => {
                 self.session.log().note(tls.tls_note());
                 self.conn = Some(tls);
@@ -328,24 +332,24 @@ impl<N: Network> Client<N> {
     }
 
     /// HELO; the reply is kept as `helo_resp`.
-    pub fn helo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
-        reply(self.exec(|s| s.begin_helo(name))?)
+    pub async fn helo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_helo(name)).await?)
     }
 
     /// EHLO (LHLO for LMTP).
-    pub fn ehlo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
-        reply(self.exec(|s| s.begin_ehlo(name))?)
+    pub async fn ehlo(&mut self, name: Option<&str>) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_ehlo(name)).await?)
     }
 
     /// EHLO, then HELO if EHLO is refused, unless either was answered already.
-    pub fn ehlo_or_helo_if_needed(&mut self) -> Result<(), SmtpError> {
+    pub async fn ehlo_or_helo_if_needed(&mut self) -> Result<(), SmtpError> {
         if self.session.has_helloed() {
             return Ok(());
         }
-        if self.ehlo(None)?.is_positive() {
+        if self.ehlo(None).await?.is_positive() {
             return Ok(());
         }
-        let reply = self.helo(None)?;
+        let reply = self.helo(None).await?;
         if !reply.is_positive() {
             return Err(SmtpError::HeloError(reply));
         }
@@ -358,36 +362,36 @@ impl<N: Network> Client<N> {
     }
 
     /// smtplib's `docmd`.
-    pub fn docmd(&mut self, cmd: &str, args: Option<&str>) -> Result<Reply, SmtpError> {
-        reply(self.exec(|s| s.begin_docmd(cmd, args))?)
+    pub async fn docmd(&mut self, cmd: &str, args: Option<&str>) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_docmd(cmd, args)).await?)
     }
 
     /// RSET.
-    pub fn rset(&mut self) -> Result<Reply, SmtpError> {
-        reply(self.exec(Session::begin_rset)?)
+    pub async fn rset(&mut self) -> Result<Reply, SmtpError> {
+        reply(self.exec(Session::begin_rset).await?)
     }
 
     /// MAIL FROM.
-    pub fn mail(&mut self, sender: &str, options: &[String]) -> Result<Reply, SmtpError> {
-        reply(self.exec(|s| s.begin_mail(sender, options))?)
+    pub async fn mail(&mut self, sender: &str, options: &[String]) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_mail(sender, options)).await?)
     }
 
     /// RCPT TO.
-    pub fn rcpt(&mut self, recipient: &str, options: &[String]) -> Result<Reply, SmtpError> {
-        reply(self.exec(|s| s.begin_rcpt(recipient, options))?)
+    pub async fn rcpt(&mut self, recipient: &str, options: &[String]) -> Result<Reply, SmtpError> {
+        reply(self.exec(|s| s.begin_rcpt(recipient, options)).await?)
     }
 
     /// The low-level `data`: every reply after the message with its recipient.
-    pub fn data_replies(&mut self, msg: Vec<u8>) -> Result<Vec<(String, Reply)>, SmtpError> {
-        match self.exec(|s| s.begin_data(msg))? {
+    pub async fn data_replies(&mut self, msg: Vec<u8>) -> Result<Vec<(String, Reply)>, SmtpError> {
+        match self.exec(|s| s.begin_data(msg)).await? {
             Outcome::DataReplies(replies) => Ok(replies),
             _ => Err(internal("DATA")),
         }
     }
 
     /// smtplib's `data`: the reply to the message (for LMTP, the first).
-    pub fn data(&mut self, msg: Vec<u8>) -> Result<Reply, SmtpError> {
-        let mut replies = self.data_replies(msg)?;
+    pub async fn data(&mut self, msg: Vec<u8>) -> Result<Reply, SmtpError> {
+        let mut replies = self.data_replies(msg).await?;
         if replies.is_empty() {
             return Err(SmtpError::DeliveryUnknown("no reply to the data".into()));
         }
@@ -395,7 +399,7 @@ impl<N: Network> Client<N> {
     }
 
     /// smtplib's `sendmail` for a message in wire form: the refused recipients.
-    pub fn sendmail(
+    pub async fn sendmail(
         &mut self,
         from: &str,
         to: &[String],
@@ -404,15 +408,18 @@ impl<N: Network> Client<N> {
         rcpt_options: &[String],
     ) -> Result<Vec<Refusal>, SmtpError> {
         Session::check_sendmail(from, to, mail_options, rcpt_options)?;
-        self.ehlo_or_helo_if_needed()?;
-        match self.exec(|s| s.begin_sendmail(from, to, msg, mail_options, rcpt_options))? {
+        self.ehlo_or_helo_if_needed().await?;
+        match self
+            .exec(|s| s.begin_sendmail(from, to, msg, mail_options, rcpt_options))
+            .await?
+        {
             Outcome::Sent(sent) => Ok(sent.refused),
             _ => Err(internal("sendmail")),
         }
     }
 
     /// `sendmail` with the whole report (WIT `sendmail-report`).
-    pub fn sendmail_report(
+    pub async fn sendmail_report(
         &mut self,
         from: &str,
         to: &[String],
@@ -421,12 +428,12 @@ impl<N: Network> Client<N> {
         rcpt_options: &[String],
     ) -> Result<Delivery, SmtpError> {
         let each = vec![rcpt_options.to_vec(); to.len()];
-        self.sendmail_each(from, to, msg, mail_options, &each)
+        self.sendmail_each(from, to, msg, mail_options, &each).await
     }
 
     /// `sendmail_report` with RCPT options of its own for each recipient
     /// (`rcpt_options[i]` for `to[i]`), as DSN's ORCPT needs.
-    pub fn sendmail_each(
+    pub async fn sendmail_each(
         &mut self,
         from: &str,
         to: &[String],
@@ -439,11 +446,12 @@ impl<N: Network> Client<N> {
         for (addr, options) in to.iter().zip(rcpt_options) {
             Session::check_sendmail(from, std::slice::from_ref(addr), mail_options, options)?;
         }
-        self.ehlo_or_helo_if_needed()?;
+        self.ehlo_or_helo_if_needed().await?;
         let size = self.session.does_esmtp() && self.session.features().has("size");
         let len = msg.len();
-        let outcome =
-            self.exec(|s| s.begin_sendmail_each(from, to, msg, mail_options, rcpt_options))?;
+        let outcome = self
+            .exec(|s| s.begin_sendmail_each(from, to, msg, mail_options, rcpt_options))
+            .await?;
         let Outcome::Sent(sent) = outcome else {
             return Err(internal("sendmail"));
         };
@@ -470,7 +478,7 @@ impl<N: Network> Client<N> {
     /// unless given (see [`crate::message::prepare`]), Bcc and Resent-Bcc removed, and
     /// SMTPUTF8 with BODY=8BITMIME added when an address needs them (`NotSupported`
     /// when the server does not advertise SMTPUTF8).
-    pub fn send_message(
+    pub async fn send_message(
         &mut self,
         msg: &[u8],
         from: Option<&str>,
@@ -479,7 +487,7 @@ impl<N: Network> Client<N> {
         rcpt_options: &[String],
     ) -> Result<Vec<Refusal>, SmtpError> {
         let prepared = crate::message::prepare(msg, from, to)?;
-        self.ehlo_or_helo_if_needed()?;
+        self.ehlo_or_helo_if_needed().await?;
         let mut options = mail_options.to_vec();
         let international = !prepared.from.is_ascii() || prepared.to.iter().any(|a| !a.is_ascii());
         if international {
@@ -501,54 +509,61 @@ impl<N: Network> Client<N> {
             &options,
             rcpt_options,
         )
+        .await
     }
 
     /// Starts an AUTH exchange (smtplib's `auth` as steps): EHLO if needed, the
     /// cleartext rule, then AUTH with the initial response when given.
     /// The fields of the responses are masked in replies too (a caller's own
     /// mechanism: the secret among them is not known).
-    pub fn auth_start(
+    pub async fn auth_start(
         &mut self,
         mechanism: &str,
         initial: Option<&[u8]>,
     ) -> Result<AuthStep, SmtpError> {
-        self.auth_start_masking(mechanism, initial, true)
+        self.auth_start_masking(mechanism, initial, true).await
     }
 
-    fn auth_start_masking(
+    async fn auth_start_masking(
         &mut self,
         mechanism: &str,
         initial: Option<&[u8]>,
         mask_pieces: bool,
     ) -> Result<AuthStep, SmtpError> {
         self.check_auth_channel()?;
-        self.ehlo_or_helo_if_needed()?;
-        auth_step(self.exec(|s| s.begin_auth_start(mechanism, initial, mask_pieces))?)
+        self.ehlo_or_helo_if_needed().await?;
+        auth_step(
+            self.exec(|s| s.begin_auth_start(mechanism, initial, mask_pieces))
+                .await?,
+        )
     }
 
     /// Answers the challenge of the AUTH exchange in progress.
-    pub fn auth_continue(&mut self, response: &[u8]) -> Result<AuthStep, SmtpError> {
-        self.auth_continue_masking(response, true)
+    pub async fn auth_continue(&mut self, response: &[u8]) -> Result<AuthStep, SmtpError> {
+        self.auth_continue_masking(response, true).await
     }
 
-    fn auth_continue_masking(
+    async fn auth_continue_masking(
         &mut self,
         response: &[u8],
         mask_pieces: bool,
     ) -> Result<AuthStep, SmtpError> {
         self.check_auth_channel()?;
-        auth_step(self.exec(|s| s.begin_auth_continue(response, mask_pieces))?)
+        auth_step(
+            self.exec(|s| s.begin_auth_continue(response, mask_pieces))
+                .await?,
+        )
     }
 
     /// Ends the AUTH exchange in progress with `*`.
-    pub fn auth_cancel(&mut self) -> Result<Reply, SmtpError> {
-        reply(self.exec(Session::begin_auth_cancel)?)
+    pub async fn auth_cancel(&mut self) -> Result<Reply, SmtpError> {
+        reply(self.exec(Session::begin_auth_cancel).await?)
     }
 
     /// Runs a built-in mechanism through the AUTH exchange. For OAuth mechanisms, the
     /// JSON error the server sends as its challenge is added as the last line of the
     /// `AuthenticationError`'s reply text.
-    pub fn authenticate(
+    pub async fn authenticate(
         &mut self,
         mechanism: &mut Mechanism,
         initial_response_ok: bool,
@@ -559,7 +574,9 @@ impl<N: Network> Client<N> {
             None
         };
         let name = mechanism.kind().name();
-        let mut step = self.auth_start_masking(name, initial.as_deref(), false)?;
+        let mut step = self
+            .auth_start_masking(name, initial.as_deref(), false)
+            .await?;
         let mut oauth_error: Option<String> = None;
         loop {
             match step {
@@ -569,7 +586,7 @@ impl<N: Network> Client<N> {
                         oauth_error = Some(String::from_utf8_lossy(&challenge).into_owned());
                     }
                     let response = mechanism.respond(&challenge);
-                    step = match self.auth_continue_masking(&response, false) {
+                    step = match self.auth_continue_masking(&response, false).await {
                         Err(SmtpError::AuthenticationError(mut reply)) => {
                             if let Some(json) = oauth_error.take() {
                                 reply.text.push('\n');
@@ -585,7 +602,7 @@ impl<N: Network> Client<N> {
     }
 
     /// `login-with`: one built-in mechanism.
-    pub fn login_with(
+    pub async fn login_with(
         &mut self,
         kind: MechanismKind,
         user: &str,
@@ -595,21 +612,21 @@ impl<N: Network> Client<N> {
         self.check_auth_channel()?;
         self.session.add_secret(secret);
         let mut mechanism = Mechanism::new(kind, user, secret);
-        self.authenticate(&mut mechanism, initial_response_ok)
+        self.authenticate(&mut mechanism, initial_response_ok).await
     }
 
     /// smtplib's `login`: EHLO if needed, `NotSupported` unless AUTH is advertised, then
     /// CRAM-MD5, PLAIN and LOGIN in that order among those advertised, until one works.
     /// Fails with the last `AuthenticationError`, or `NotSupported` when the server
     /// offers none of the three.
-    pub fn login(
+    pub async fn login(
         &mut self,
         user: &str,
         password: &str,
         initial_response_ok: bool,
     ) -> Result<Reply, SmtpError> {
         self.check_auth_channel()?;
-        self.ehlo_or_helo_if_needed()?;
+        self.ehlo_or_helo_if_needed().await?;
         let Some(advertised) = self
             .session
             .features()
@@ -628,7 +645,7 @@ impl<N: Network> Client<N> {
                 continue;
             }
             let mut mechanism = Mechanism::new(kind, user, password);
-            match self.authenticate(&mut mechanism, initial_response_ok) {
+            match self.authenticate(&mut mechanism, initial_response_ok).await {
                 Ok(reply) => return Ok(reply),
                 Err(e @ SmtpError::AuthenticationError(_)) => last = Some(e),
                 Err(e) => return Err(e),
@@ -647,8 +664,8 @@ impl<N: Network> Client<N> {
     }
 
     /// QUIT, then the connection is closed.
-    pub fn quit(&mut self) -> Result<Reply, SmtpError> {
-        let result = self.exec(Session::begin_quit).and_then(reply);
+    pub async fn quit(&mut self) -> Result<Reply, SmtpError> {
+        let result = self.exec(Session::begin_quit).await.and_then(reply);
         self.session.close();
         self.sync();
         result

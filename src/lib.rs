@@ -25,7 +25,18 @@ pub mod session;
 pub mod tls;
 pub mod tls_config;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "p2", feature = "p3"))]
+compile_error!(
+    "features `p2` and `p3` are two builds: build p3 with --no-default-features --features p3"
+);
+#[cfg(not(any(feature = "p2", feature = "p3")))]
+compile_error!("choose a build: feature `p2` (the default) or `p3`");
+
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
 mod component;
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+mod component_p3;
 #[cfg(test)]
 mod testing;
+#[cfg(target_arch = "wasm32")]
+mod wit_convert;

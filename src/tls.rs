@@ -58,11 +58,12 @@ fn tls_error(e: rustls::Error) -> SmtpError {
     SmtpError::Tls(e.to_string())
 }
 
+#[maybe_async::maybe_async]
 impl<T: Io> TlsStream<T> {
     /// Runs the handshake over `inner`, all of it within `timeout_ns`. The server's
     /// certificate is verified as `setup` says; any failure is a `Tls` error (or a
     /// `Timeout`), and the connection is then unusable.
-    pub fn handshake(
+    pub async fn handshake(
         inner: T,
         setup: TlsSetup,
         timeout_ns: u64,
@@ -78,9 +79,9 @@ impl<T: Io> TlsStream<T> {
         };
         while stream.conn.is_handshaking() {
             if stream.conn.wants_write() {
-                stream.push_tls().map_err(|e| e.error)?;
+                stream.push_tls().await.map_err(|e| e.error)?;
             }
-            if stream.conn.is_handshaking() && !stream.pull_tls(deadline)? {
+            if stream.conn.is_handshaking() && !stream.pull_tls(deadline).await? {
                 return Err(SmtpError::Tls(
                     "the server closed the connection during the TLS handshake".into(),
                 ));
@@ -93,13 +94,13 @@ impl<T: Io> TlsStream<T> {
         // this server sends tickets then (see the module documentation). Otherwise it
         // waits in rustls for our next write or read, and goes out with it.
         if !resumed || tickets.tickets_after_resumption() {
-            stream.push_tls().map_err(|e| e.error)?;
+            stream.push_tls().await.map_err(|e| e.error)?;
         }
         Ok(stream)
     }
 
     /// Sends every pending TLS record in one write.
-    fn push_tls(&mut self) -> Result<(), WriteError> {
+    async fn push_tls(&mut self) -> Result<(), WriteError> {
         let mut out = Vec::new();
         while self.conn.wants_write() {
             self.conn.write_tls(&mut out).map_err(|e| WriteError {
@@ -110,14 +111,14 @@ impl<T: Io> TlsStream<T> {
         if out.is_empty() {
             return Ok(());
         }
-        self.inner.write(&[&out], self.timeout_ns)
+        self.inner.write(&[&out], self.timeout_ns).await
     }
 
     /// Reads once from the inner stream (waiting until `deadline` at most) and
     /// processes what came. False at its end.
-    fn pull_tls(&mut self, deadline: u64) -> Result<bool, SmtpError> {
+    async fn pull_tls(&mut self, deadline: u64) -> Result<bool, SmtpError> {
         let mut buf = vec![0u8; READ_CHUNK];
-        let n = self.inner.read(&mut buf, deadline)?;
+        let n = self.inner.read(&mut buf, deadline).await?;
         if n == 0 {
             return Ok(false);
         }
@@ -129,7 +130,7 @@ impl<T: Io> TlsStream<T> {
                 .map_err(|e| SmtpError::Tls(format!("reading TLS records: {e}")))?;
             if let Err(e) = self.conn.process_new_packets() {
                 // Let the server know why (rustls queued an alert); the error is ours.
-                let _ = self.push_tls();
+                let _ = self.push_tls().await;
                 return Err(tls_error(e));
             }
             if taken == 0 {
@@ -140,11 +141,12 @@ impl<T: Io> TlsStream<T> {
     }
 }
 
+#[maybe_async::maybe_async(AFIT)]
 impl<T: Io> Io for TlsStream<T> {
     // The parts are joined into one plaintext write: each `writer().write` makes TLS
     // records of its own, and a server that sees MAIL and RCPT in one record and BDAT in
     // the next answers them in two writes, the second stuck behind Nagle on its side.
-    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
+    async fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
         self.timeout_ns = timeout_ns;
         let encrypting = |e: std::io::Error| WriteError {
             error: SmtpError::Tls(format!("encrypting: {e}")),
@@ -158,6 +160,7 @@ impl<T: Io> Io for TlsStream<T> {
                 if n == 0 {
                     // rustls's send buffer is full: put it on the wire first.
                     self.push_tls()
+                        .await
                         .map_err(|e| WriteError { written: 0, ..e })?;
                     continue;
                 }
@@ -175,13 +178,14 @@ impl<T: Io> Io for TlsStream<T> {
         }
         self.inner
             .write(&[&out], self.timeout_ns)
+            .await
             .map_err(|e| WriteError {
                 written: if e.written >= out.len() { total } else { 0 },
                 error: e.error,
             })
     }
 
-    fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
+    async fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
         loop {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
@@ -191,9 +195,9 @@ impl<T: Io> Io for TlsStream<T> {
                 Err(e) => return Err(SmtpError::Tls(e.to_string())),
             }
             if self.conn.wants_write() {
-                self.push_tls().map_err(|e| e.error)?;
+                self.push_tls().await.map_err(|e| e.error)?;
             }
-            if !self.pull_tls(deadline)? {
+            if !self.pull_tls(deadline).await? {
                 return Ok(0);
             }
         }
@@ -216,14 +220,15 @@ pub enum Stream<T: Io> {
     Tls(Box<TlsStream<T>>),
 }
 
+#[maybe_async::maybe_async]
 impl<T: Io> Stream<T> {
     /// Upgrades a plain stream to TLS (after STARTTLS's 220, or right after connecting),
     /// the handshake bounded by `timeout_ns`.
-    pub fn start_tls(self, setup: TlsSetup, timeout_ns: u64) -> Result<Stream<T>, SmtpError> {
+    pub async fn start_tls(self, setup: TlsSetup, timeout_ns: u64) -> Result<Stream<T>, SmtpError> {
         match self {
-            Stream::Plain(inner) => Ok(Stream::Tls(Box::new(TlsStream::handshake(
-                inner, setup, timeout_ns,
-            )?))),
+            Stream::Plain(inner) => Ok(Stream::Tls(Box::new(
+                TlsStream::handshake(inner, setup, timeout_ns).await?,
+            ))),
             Stream::Tls(_) => Err(SmtpError::InvalidArgument(
                 "the connection already uses TLS".into(),
             )),
@@ -245,18 +250,19 @@ impl<T: Io> Stream<T> {
     }
 }
 
+#[maybe_async::maybe_async(AFIT)]
 impl<T: Io> Io for Stream<T> {
-    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
+    async fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError> {
         match self {
-            Stream::Plain(t) => t.write(parts, timeout_ns),
-            Stream::Tls(t) => t.write(parts, timeout_ns),
+            Stream::Plain(t) => t.write(parts, timeout_ns).await,
+            Stream::Tls(t) => t.write(parts, timeout_ns).await,
         }
     }
 
-    fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
+    async fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError> {
         match self {
-            Stream::Plain(t) => t.read(buf, deadline),
-            Stream::Tls(t) => t.read(buf, deadline),
+            Stream::Plain(t) => t.read(buf, deadline).await,
+            Stream::Tls(t) => t.read(buf, deadline).await,
         }
     }
 

@@ -266,3 +266,49 @@ fn docs_are_in_wit_not_in_the_component() {
         "the component now carries WIT docs"
     );
 }
+
+/// `wit/p3/world.wit` is `wit/world.wit`'s package and `client` interface with every
+/// method of `client` async: after `async func` is read as `func`, only doc comments
+/// differ, and no method was left sync (the constructor and the static `lmtp` cannot be
+/// async). Its world exports `client` alone: the `mailer` interface is not in the p3
+/// build yet (the README's WASI 0.3 section says so).
+#[test]
+fn p3_world_is_the_same_client_interface_with_async_methods() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let p2 = std::fs::read_to_string(dir.join("world.wit")).expect("wit/world.wit");
+    let p3 = std::fs::read_to_string(dir.join("p3/world.wit")).expect("wit/p3/world.wit");
+    // The package line through the end of `interface client`.
+    let client_part = |text: &str| -> String {
+        let start = text.find("package ").expect("a package line");
+        let iface = text.find("interface client {").expect("interface client");
+        let end = iface + text[iface..].find("\n}\n").expect("the end of client") + 3;
+        text[start..end].to_string()
+    };
+    let code = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with("///") && !l.is_empty())
+            .map(|l| l.replace(": async func(", ": func("))
+            .collect()
+    };
+    assert_eq!(
+        code(&client_part(&p2)),
+        code(&client_part(&p3)),
+        "wit/p3/world.wit drifted from wit/world.wit"
+    );
+    for line in p3.lines().map(str::trim) {
+        if line.contains(": func(") {
+            assert!(
+                line.starts_with("lmtp: static func("),
+                "not async in p3: {line}"
+            );
+        }
+    }
+    assert!(p3.contains("async func"));
+    let world = &p3[p3.find("world smtp {").expect("world smtp")..];
+    assert_eq!(
+        code(world),
+        ["world smtp {", "export client;", "}"],
+        "the p3 world exports more than client: update this test and the README"
+    );
+}

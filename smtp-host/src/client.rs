@@ -6,6 +6,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+#[cfg(feature = "p3")]
+use wasmtime::component::{Instance, InstancePre};
 use wasmtime::error::Context;
 use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -70,17 +72,50 @@ pub struct SmtpHost {
     engine: Engine,
     /// The component with its imports resolved against the linker once (instantiating
     /// from it skips that per instance).
-    pre: SmtpPre<HostState>,
+    pre: Pre,
     policy: NetworkPolicy,
+}
+
+/// A component pre-linked for its build: the WASI 0.2 build typed by `bindgen!`, the
+/// WASI 0.3 build untyped (its exports are called by name; see [`Api`]) with a linker
+/// of its own that has WASI 0.3 as well as 0.2.
+// One per host, made once and never moved in a hot path: no box for the p2 case.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Pre {
+    P2(SmtpPre<HostState>),
+    #[cfg(feature = "p3")]
+    P3(InstancePre<HostState>),
+}
+
+/// Which build of the component a host runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wasi {
+    /// The WASI 0.2 build (`wit/world.wit`, blocking exports): [`COMPONENT`].
+    #[default]
+    P2,
+    /// The WASI 0.3 build (`wit/p3/world.wit`, async exports, many clients per
+    /// instance): `COMPONENT_P3`, with smtp-host's `p3` feature.
+    P3,
 }
 
 impl SmtpHost {
     /// A host for the component `bytes` (called `name` in the compile cache).
     pub fn new(bytes: &[u8], name: &str) -> Result<SmtpHost> {
+        SmtpHost::new_wasi(bytes, name, Wasi::P2)
+    }
+
+    /// A host for the component `bytes` of the build `wasi`. A WASI 0.3 component gets
+    /// both WASI 0.2 (Rust's std imports wasi:cli and wasi:io 0.2) and WASI 0.3.
+    pub fn new_wasi(bytes: &[u8], name: &str, wasi: Wasi) -> Result<SmtpHost> {
+        #[cfg(not(feature = "p3"))]
+        if wasi == Wasi::P3 {
+            wasmtime::bail!(NO_P3);
+        }
         let engine = crate::engine()?;
         let component = cache::load(&engine, bytes, name)?;
         Ok(SmtpHost {
-            pre: prepare(&engine, &component)?,
+            pre: prepare(&engine, &component, wasi)?,
             engine,
             policy: NetworkPolicy::Any,
         })
@@ -96,10 +131,19 @@ impl SmtpHost {
         let engine = crate::pooled_engine(capacity)?;
         let component = cache::load(&engine, bytes, name)?;
         Ok(SmtpHost {
-            pre: prepare(&engine, &component)?,
+            pre: prepare(&engine, &component, Wasi::P2)?,
             engine,
             policy: NetworkPolicy::Any,
         })
+    }
+
+    /// Which build this host runs.
+    pub fn wasi(&self) -> Wasi {
+        match self.pre {
+            Pre::P2(_) => Wasi::P2,
+            #[cfg(feature = "p3")]
+            Pre::P3(_) => Wasi::P3,
+        }
     }
 
     /// A host for the component file at `wasm` (cached under the file's name).
@@ -132,6 +176,33 @@ impl SmtpHost {
         })
         .as_ref()
         .map_err(|e| wasmtime::format_err!("{e}"))
+    }
+
+    /// [`SmtpHost::shared`] for the build `wasi`: the WASI 0.3 host is made from the
+    /// embedded `COMPONENT_P3`, or the file `SMTP_TEST_COMPONENT_P3` names when set.
+    pub fn shared_wasi(wasi: Wasi) -> Result<&'static SmtpHost> {
+        match wasi {
+            Wasi::P2 => SmtpHost::shared(),
+            Wasi::P3 => {
+                static HOST: OnceLock<std::result::Result<SmtpHost, String>> = OnceLock::new();
+                HOST.get_or_init(|| {
+                    #[cfg(feature = "p3")]
+                    let host = match std::env::var_os("SMTP_TEST_COMPONENT_P3") {
+                        Some(path) => std::fs::read(&path)
+                            .with_context(|| format!("reading {}", Path::new(&path).display()))
+                            .and_then(|b| SmtpHost::new_wasi(&b, "smtp_component_p3", Wasi::P3)),
+                        None => {
+                            SmtpHost::new_wasi(crate::COMPONENT_P3, "smtp_component_p3", Wasi::P3)
+                        }
+                    };
+                    #[cfg(not(feature = "p3"))]
+                    let host = SmtpHost::new_wasi(&[], "", Wasi::P3);
+                    host.map_err(|e| format!("{e:#}"))
+                })
+                .as_ref()
+                .map_err(|e| wasmtime::format_err!("{e}"))
+            }
+        }
     }
 
     /// A new instance of the component with one new SMTP client in it, as a blocking
@@ -167,12 +238,8 @@ impl SmtpHost {
         self.instantiate(options, stderr, true).await
     }
 
-    async fn instantiate(
-        &self,
-        options: &ClientOptions,
-        stderr: Stderr,
-        lmtp: bool,
-    ) -> Result<AsyncClient> {
+    /// A store for one instance, with its WASI context and stderr.
+    fn store(&self, stderr: Stderr) -> (Store<HostState>, Option<MemoryOutputPipe>) {
         let mut builder = network::wasi_builder(&self.policy);
         let captured = match stderr {
             Stderr::Inherit => {
@@ -192,12 +259,45 @@ impl SmtpHost {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
-        let api = self.pre.instantiate_async(&mut store).await?;
-        let guest = api.smtplib_smtp_client().client();
-        let handle = if lmtp {
-            guest.call_lmtp(&mut store, options).await?
-        } else {
-            guest.call_constructor(&mut store, options).await?
+        (store, captured)
+    }
+
+    async fn instantiate(
+        &self,
+        options: &ClientOptions,
+        stderr: Stderr,
+        lmtp: bool,
+    ) -> Result<AsyncClient> {
+        let (mut store, captured) = self.store(stderr);
+        let (api, handle) = match &self.pre {
+            Pre::P2(pre) => {
+                let api = pre.instantiate_async(&mut store).await?;
+                let guest = api.smtplib_smtp_client().client();
+                let handle = if lmtp {
+                    guest.call_lmtp(&mut store, options).await?
+                } else {
+                    guest.call_constructor(&mut store, options).await?
+                };
+                (Api::P2(api), handle)
+            }
+            #[cfg(feature = "p3")]
+            Pre::P3(pre) => {
+                let instance = pre.instantiate_async(&mut store).await?;
+                let name = if lmtp {
+                    "[static]client.lmtp"
+                } else {
+                    "[constructor]client"
+                };
+                let options = options.clone();
+                let (handle,) = p3::call::<(ClientOptions,), (ResourceAny,)>(
+                    &mut store,
+                    instance,
+                    name,
+                    (options,),
+                )
+                .await?;
+                (Api::P3(instance), handle)
+            }
         };
         Ok(AsyncClient {
             store,
@@ -209,12 +309,28 @@ impl SmtpHost {
     }
 }
 
-/// A linker with WASI (async), and `component`'s imports resolved against it.
-fn prepare(engine: &Engine, component: &Component) -> Result<SmtpPre<HostState>> {
+/// A linker with WASI (async; for the WASI 0.3 build, both WASI 0.2, which Rust's std
+/// imports for wasi:cli and wasi:io, and WASI 0.3), and `component`'s imports resolved
+/// against it.
+fn prepare(engine: &Engine, component: &Component, wasi: Wasi) -> Result<Pre> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    SmtpPre::new(linker.instantiate_pre(component)?)
+    match wasi {
+        Wasi::P2 => Ok(Pre::P2(SmtpPre::new(linker.instantiate_pre(component)?)?)),
+        #[cfg(feature = "p3")]
+        Wasi::P3 => {
+            wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+            Ok(Pre::P3(linker.instantiate_pre(component)?))
+        }
+        #[cfg(not(feature = "p3"))]
+        Wasi::P3 => wasmtime::bail!(NO_P3),
+    }
 }
+
+/// Why a host without the `p3` feature refuses the WASI 0.3 build.
+#[cfg(not(feature = "p3"))]
+const NO_P3: &str = "this host was built without WASI 0.3: build it with smtp-host's `p3` \
+                     feature (smtp-send: cargo run -p smtp-send --features p3)";
 
 /// Where the component's stderr (its debug transcript) goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,11 +355,22 @@ pub type Call<T> = Result<std::result::Result<T, SmtpError>>;
 /// after `quit` or `close`, and keeps its TLS session tickets across connections.
 pub struct AsyncClient {
     store: Store<HostState>,
-    api: Smtp,
+    api: Api,
     handle: ResourceAny,
     stderr: Option<MemoryOutputPipe>,
     /// A call trapped: the instance refuses every later call.
     trapped: bool,
+}
+
+/// The instance's exports: typed by `bindgen!` (WASI 0.2), or looked up by name and
+/// called concurrently (WASI 0.3, async exports) with the same Rust types, which
+/// wasmtime checks against the component's (the two WITs differ only in `async`).
+// One per client, made once and never moved in a hot path: no box for the p2 case.
+#[allow(clippy::large_enum_variant)]
+enum Api {
+    P2(Smtp),
+    #[cfg(feature = "p3")]
+    P3(Instance),
 }
 
 impl AsyncClient {
@@ -316,24 +443,38 @@ impl Client {
     }
 }
 
+impl Api {
+    /// The `mailer` interface's exports: only the WASI 0.2 build has them (the WASI 0.3
+    /// world exports `client` alone; see the README's WASI 0.3 section).
+    fn mailer(&self) -> Result<&crate::exports::smtplib::smtp::mailer::Guest> {
+        match self {
+            Api::P2(api) => Ok(api.smtplib_smtp_mailer()),
+            #[cfg(feature = "p3")]
+            Api::P3(_) => wasmtime::bail!(
+                "the mailer interface is not in the WASI 0.3 build (use --wasi p2 for it)"
+            ),
+        }
+    }
+}
+
 impl AsyncClient {
     /// `mailer.send(transport, mail)` in this client's instance (it opens a connection
     /// of its own; this client's connection is not used). With [`Stderr::Capture`] the
     /// transcript is kept as for the client's own calls.
     pub async fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
-        let api = self.api.smtplib_smtp_mailer();
+        let api = self.api.mailer()?;
         api.call_send(&mut self.store, transport, mail).await
     }
 
     /// `mailer.compose(mail)`: the message's bytes.
     pub async fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
-        let api = self.api.smtplib_smtp_mailer();
+        let api = self.api.mailer()?;
         api.call_compose(&mut self.store, mail).await
     }
 
     /// `mailer.send-with(client, mail)` over this client's connection.
     pub async fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
-        let api = self.api.smtplib_smtp_mailer();
+        let api = self.api.mailer()?;
         api.call_send_with(&mut self.store, self.handle, mail).await
     }
 
@@ -346,7 +487,7 @@ impl AsyncClient {
         msg: &[u8],
         options: &MailOptions,
     ) -> Call<Delivery> {
-        let api = self.api.smtplib_smtp_mailer();
+        let api = self.api.mailer()?;
         api.call_send_bytes_with(&mut self.store, self.handle, from, to, msg, options)
             .await
     }
@@ -390,8 +531,20 @@ macro_rules! forward {
             $(
                 $(#[$doc])*
                 pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
-                    let api = self.api.smtplib_smtp_client().client();
-                    let result = api.$call(&mut self.store, self.handle, $($arg),*).await;
+                    let result = match &self.api {
+                        Api::P2(api) => {
+                            let api = api.smtplib_smtp_client().client();
+                            api.$call(&mut self.store, self.handle, $($arg),*).await
+                        }
+                        #[cfg(feature = "p3")]
+                        Api::P3(instance) => {
+                            let name = concat!("[method]client.", stringify!($name));
+                            let params = (self.handle, $(p3::Owned::owned($arg),)*);
+                            p3::call(&mut self.store, *instance, name, params)
+                                .await
+                                .map(p3::Ret::from_ret)
+                        }
+                    };
                     self.trapped |= result.is_err();
                     result
                 }
@@ -479,4 +632,234 @@ forward! {
     fn close() -> Result<()> => call_close;
     /// `is-connected()`.
     fn is_connected() -> Result<bool> => call_is_connected;
+}
+
+/// Calls into a WASI 0.3 instance: exports by name, arguments as owned values (a
+/// concurrent call may outlive the borrow), results unwrapped from their tuple.
+#[cfg(feature = "p3")]
+mod p3 {
+    use wasmtime::component::{ComponentNamedList, Instance, Lift, Lower};
+    use wasmtime::{Result, Store};
+
+    use super::HostState;
+    use crate::{
+        AuthStep, Delivery, Extension, Message, RecipientReply, Refusal, Reply, SaslMechanism,
+        SmtpError, TlsConfig,
+    };
+
+    /// The `client` interface's export name.
+    const INTERFACE: &str = "smtplib:smtp/client@0.2.0";
+
+    /// Calls `name` (`[method]client.connect_tls` style: underscores are read as
+    /// dashes) of the `client` interface with `params`, inside `run_concurrent`.
+    pub async fn call<P, R>(
+        store: &mut Store<HostState>,
+        instance: Instance,
+        name: &str,
+        params: P,
+    ) -> Result<R>
+    where
+        P: ComponentNamedList + Lower + Send + Sync + 'static,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let wit_name = name.replace('_', "-");
+        let interface = instance
+            .get_export_index(&mut *store, None, INTERFACE)
+            .ok_or_else(|| wasmtime::format_err!("the component exports no {INTERFACE}"))?;
+        let index = instance
+            .get_export_index(&mut *store, Some(&interface), &wit_name)
+            .ok_or_else(|| wasmtime::format_err!("{INTERFACE} has no {wit_name}"))?;
+        let func = instance.get_typed_func::<P, R>(&mut *store, &index)?;
+        store
+            .run_concurrent(async move |accessor| func.call_concurrent(accessor, params).await)
+            .await?
+    }
+
+    /// An argument as the owned value a concurrent call takes.
+    pub trait Owned {
+        /// The owned type.
+        type Out;
+        /// The owned value.
+        fn owned(self) -> Self::Out;
+    }
+
+    macro_rules! owned_copy {
+        ($($t:ty),*) => { $(impl Owned for $t { type Out = $t; fn owned(self) -> $t { self } })* };
+    }
+    owned_copy!(bool, u8, Option<u16>, SaslMechanism);
+
+    impl Owned for &str {
+        type Out = String;
+        fn owned(self) -> String {
+            self.to_string()
+        }
+    }
+    impl<T: Clone> Owned for &[T] {
+        type Out = Vec<T>;
+        fn owned(self) -> Vec<T> {
+            self.to_vec()
+        }
+    }
+    impl Owned for &TlsConfig {
+        type Out = TlsConfig;
+        fn owned(self) -> TlsConfig {
+            self.clone()
+        }
+    }
+    impl Owned for &Message {
+        type Out = Message;
+        fn owned(self) -> Message {
+            self.clone()
+        }
+    }
+    impl Owned for Option<&str> {
+        type Out = Option<String>;
+        fn owned(self) -> Option<String> {
+            self.map(str::to_string)
+        }
+    }
+    impl<T: Clone> Owned for Option<&[T]> {
+        type Out = Option<Vec<T>>;
+        fn owned(self) -> Option<Vec<T>> {
+            self.map(<[T]>::to_vec)
+        }
+    }
+
+    /// A method's result as the typed function returns it (a tuple of its one result,
+    /// or `()` for none).
+    pub trait Ret {
+        /// The typed function's result type.
+        type Tuple: ComponentNamedList + Lift + Send + Sync + 'static;
+        /// The result from the tuple.
+        fn from_ret(tuple: Self::Tuple) -> Self;
+    }
+    macro_rules! ret_one {
+        ($($t:ty),*) => { $(impl Ret for $t { type Tuple = ($t,); fn from_ret(t: ($t,)) -> $t { t.0 } })* };
+    }
+    ret_one!(
+        std::result::Result<Reply, SmtpError>,
+        std::result::Result<AuthStep, SmtpError>,
+        std::result::Result<(), SmtpError>,
+        std::result::Result<Vec<Refusal>, SmtpError>,
+        std::result::Result<Vec<RecipientReply>, SmtpError>,
+        std::result::Result<Delivery, SmtpError>,
+        bool,
+        Vec<Extension>,
+        Option<String>
+    );
+    impl Ret for () {
+        type Tuple = ();
+        fn from_ret(_: ()) {}
+    }
+}
+
+/// Two clients in one instance of the WASI 0.3 build wait on the network at once: the
+/// first server greets only after the second has been connected to, which a component
+/// that blocks its instance per call could never reach (its first `connect` would run
+/// into the timeout). Real TCP on loopback; the two servers only send a greeting.
+#[cfg(all(test, feature = "p3"))]
+mod p3_tests {
+    use std::future::Future;
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    use wasmtime::component::ResourceAny;
+
+    use super::{p3, Pre, SmtpHost, Stderr, Wasi};
+    use crate::{ClientOptions, Reply, SmtpError};
+
+    #[test]
+    fn two_clients_in_one_instance_wait_at_once() {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let b = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let (tx, rx) = mpsc::channel();
+        let server_b = std::thread::spawn(move || {
+            let (mut conn, _) = b.accept().unwrap();
+            tx.send(()).unwrap();
+            conn.write_all(b"220 b ready\r\n").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        let server_a = std::thread::spawn(move || {
+            let (mut conn, _) = a.accept().unwrap();
+            rx.recv().unwrap(); // B has a connection: only then greet.
+            conn.write_all(b"220 a ready\r\n").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (ra, rb) = runtime.block_on(async {
+            let host = SmtpHost::shared_wasi(Wasi::P3).unwrap();
+            let (mut store, _) = host.store(Stderr::Inherit);
+            let Pre::P3(pre) = &host.pre else {
+                panic!("the WASI 0.3 host is not pre-linked for WASI 0.3");
+            };
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let options = ClientOptions {
+                local_hostname: None,
+                timeout_ms: Some(5_000),
+                source_address: None,
+            };
+            let mut clients = Vec::new();
+            for _ in 0..2 {
+                let (c,) = p3::call::<(ClientOptions,), (ResourceAny,)>(
+                    &mut store,
+                    instance,
+                    "[constructor]client",
+                    (options.clone(),),
+                )
+                .await
+                .unwrap();
+                clients.push(c);
+            }
+            let interface = instance
+                .get_export_index(&mut store, None, "smtplib:smtp/client@0.2.0")
+                .unwrap();
+            let index = instance
+                .get_export_index(&mut store, Some(&interface), "[method]client.connect")
+                .unwrap();
+            type Connect = (ResourceAny, String, Option<u16>);
+            type Connected = (Result<Reply, SmtpError>,);
+            let connect = instance
+                .get_typed_func::<Connect, Connected>(&mut store, &index)
+                .unwrap();
+            let (ca, cb) = (clients[0], clients[1]);
+            store
+                .run_concurrent(async move |acc| {
+                    let fa = connect.call_concurrent(acc, (ca, a_addr.to_string(), None));
+                    let fb = connect.call_concurrent(acc, (cb, b_addr.to_string(), None));
+                    let mut fa = std::pin::pin!(fa);
+                    let mut fb = std::pin::pin!(fb);
+                    let (mut ra, mut rb) = (None, None);
+                    std::future::poll_fn(|cx| {
+                        if ra.is_none() {
+                            if let std::task::Poll::Ready(r) = fa.as_mut().poll(cx) {
+                                ra = Some(r);
+                            }
+                        }
+                        if rb.is_none() {
+                            if let std::task::Poll::Ready(r) = fb.as_mut().poll(cx) {
+                                rb = Some(r);
+                            }
+                        }
+                        if ra.is_some() && rb.is_some() {
+                            std::task::Poll::Ready(())
+                        } else {
+                            std::task::Poll::Pending
+                        }
+                    })
+                    .await;
+                    (ra.unwrap().unwrap().0, rb.unwrap().unwrap().0)
+                })
+                .await
+                .unwrap()
+        });
+        assert_eq!(ra.unwrap().text, "a ready");
+        assert_eq!(rb.unwrap().text, "b ready");
+        server_a.join().unwrap();
+        server_b.join().unwrap();
+    }
 }

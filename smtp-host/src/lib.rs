@@ -20,7 +20,7 @@ mod error;
 pub mod network;
 mod pool;
 
-pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr};
+pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr, Wasi};
 pub use exports::smtplib::smtp::client::{
     AuthStep, ClientOptions, Delivery, EnhancedStatus, Extension, Message, RecipientReply, Refusal,
     Reply, SaslMechanism, SenderRefusal, SmtpError, SourceAddress, TlsConfig,
@@ -49,10 +49,26 @@ pub const COMPONENT_PATH: &str = env!("SMTP_COMPONENT_WASM");
 /// The component's bytes, embedded at build time.
 pub const COMPONENT: &[u8] = include_bytes!(env!("SMTP_COMPONENT_WASM"));
 
+/// The WASI 0.3 build of the component (`wit/p3/world.wit`), embedded at build time
+/// with the `p3` feature: `target/component-build-p3/smtp_component.wasm`.
+#[cfg(feature = "p3")]
+pub const COMPONENT_P3: &[u8] = include_bytes!(env!("SMTP_COMPONENT_P3_WASM"));
+
 /// The engine every host here uses (wasmtime's defaults: Cranelift, the settings a
-/// cached `.cwasm` is checked against).
+/// cached `.cwasm` is checked against; with the `p3` feature, the component model's
+/// async ABI as well).
 pub fn engine() -> wasmtime::Result<wasmtime::Engine> {
-    wasmtime::Engine::new(&wasmtime::Config::new())
+    wasmtime::Engine::new(&config())
+}
+
+/// The configuration [`engine`] and [`pooled_engine`] share: wasmtime's defaults, and
+/// the component model's async ABI with the `p3` feature.
+fn config() -> wasmtime::Config {
+    #[allow(unused_mut)]
+    let mut config = wasmtime::Config::new();
+    #[cfg(feature = "p3")]
+    config.wasm_component_model_async(true);
+    config
 }
 
 /// The same engine with wasmtime's pooling instance allocator, sized for `capacity`
@@ -69,7 +85,7 @@ pub fn pooled_engine(capacity: u32) -> wasmtime::Result<wasmtime::Engine> {
         .total_memories(capacity.saturating_mul(2))
         .total_tables(capacity.saturating_mul(8))
         .total_stacks(capacity);
-    let mut config = wasmtime::Config::new();
+    let mut config = config();
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
     wasmtime::Engine::new(&config)
 }

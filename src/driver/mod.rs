@@ -2,10 +2,18 @@
 //! the component, rustls on top of it, or an in-memory peer in tests); [`drive`] runs one
 //! operation of the sans-IO [`Session`] over it: it writes what the session plans, reads
 //! what arrives, and tells the session when its deadline has passed.
+//!
+//! Written once for both builds with `maybe-async`: the WASI 0.2 build (feature `p2`, the
+//! default) compiles [`Io`], [`drive`] and everything above them (TLS, the client)
+//! without `async`/`.await`, byte for byte the blocking code it was; the WASI 0.3 build
+//! (feature `p3`) keeps them async, and its transport (`tcp_p3`) awaits wasip3's
+//! sockets and clocks instead of blocking.
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
 pub mod tcp;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+pub mod tcp_p3;
+#[cfg(all(target_arch = "wasm32", feature = "p2"))]
 mod wait;
 
 use std::net::IpAddr;
@@ -27,14 +35,17 @@ pub struct WriteError {
 }
 
 /// A connected byte stream whose waits end at deadlines on a monotonic clock (ns).
+/// Blocking in the `p2` build, async in the `p3` build.
+#[maybe_async::maybe_async(AFIT)]
+#[allow(async_fn_in_trait)] // single-threaded wasm: no `Send` bound wanted
 pub trait Io {
     /// Writes `parts` one after the other as one round trip's worth, in as few writes as
     /// the stream allows. Gives up with a `Timeout` when `timeout_ns` passes with less
     /// than 64 KiB (or the rest) accepted: a peer that stops reading cannot hold it.
-    fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError>;
+    async fn write(&mut self, parts: &[&[u8]], timeout_ns: u64) -> Result<(), WriteError>;
     /// Reads at least one byte into `buf`; `Ok(0)` at the end of the stream, a `Timeout`
     /// error when nothing came by `deadline`.
-    fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError>;
+    async fn read(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize, SmtpError>;
     /// The current time on the clock deadlines use, in nanoseconds.
     fn now(&self) -> u64;
     /// The address of the peer, when the stream is a network connection.
@@ -44,7 +55,8 @@ pub trait Io {
 /// Runs the session's current operation to its outcome over `io`: sends what it plans
 /// (one write per round trip), feeds it what arrives, and reports the end of the stream,
 /// read errors and passed deadlines. The session decides everything.
-pub fn drive<I: Io + ?Sized>(
+#[maybe_async::maybe_async]
+pub async fn drive<I: Io + ?Sized>(
     session: &mut Session,
     io: &mut I,
     buf: &mut Vec<u8>,
@@ -55,7 +67,7 @@ pub fn drive<I: Io + ?Sized>(
         }
         let timeout_ns = session.timeout_ns();
         if let Some(transmit) = session.poll_transmit() {
-            let result = io.write(&transmit.parts, timeout_ns);
+            let result = io.write(&transmit.parts, timeout_ns).await;
             let total = transmit.parts.iter().map(|p| p.len()).sum();
             drop(transmit);
             session.handle_written(result, total, io.now());
@@ -68,7 +80,7 @@ pub fn drive<I: Io + ?Sized>(
         if buf.len() != READ_CHUNK {
             buf.resize(READ_CHUNK, 0);
         }
-        match io.read(buf, deadline) {
+        match io.read(buf, deadline).await {
             Ok(0) => session.handle_eof(),
             Ok(n) => session.handle_input(buf.get(..n).unwrap_or_default(), io.now()),
             Err(SmtpError::Timeout(_)) => session.handle_timeout(io.now()),

@@ -13,7 +13,8 @@ pub const SUBMISSION_PORT: u16 = 587;
 /// Sends `msg` (RFC 5322 bytes) from `from` to `to` over `client`, already connected,
 /// with `options`: DKIM-signed when asked, DSN and REQUIRETLS parameters added, SMTPUTF8
 /// and BODY=8BITMIME when an address needs them.
-pub fn send_bytes<N: Network>(
+#[maybe_async::maybe_async]
+pub async fn send_bytes<N: Network>(
     client: &mut Client<N>,
     from: &str,
     to: &[String],
@@ -37,7 +38,7 @@ pub fn send_bytes<N: Network>(
         // Refused before a single command of the transaction (RFC 8689 4.1).
         dsn::check_require_tls(false, client.features())?;
     }
-    client.ehlo_or_helo_if_needed()?;
+    client.ehlo_or_helo_if_needed().await?;
     let params = dsn::parameters(options, to, client.features(), client.is_tls())?;
     let mut mail_options = params.mail;
     let international = !from.is_ascii() || to.iter().any(|a| !a.is_ascii());
@@ -52,13 +53,19 @@ pub fn send_bytes<N: Network>(
     } else if !msg.is_ascii() && client.features().has("8bitmime") {
         mail_options.push("BODY=8BITMIME".into());
     }
-    let mut delivery = client.sendmail_each(from, to, msg, &mail_options, &params.rcpt)?;
+    let mut delivery = client
+        .sendmail_each(from, to, msg, &mail_options, &params.rcpt)
+        .await?;
     delivery.elapsed_ms = client.now().saturating_sub(start) / 1_000_000;
     Ok(delivery)
 }
 
 /// Builds `mail` and sends it over `client`, already connected.
-pub fn send_with<N: Network>(client: &mut Client<N>, mail: &Mail) -> Result<Delivery, SmtpError> {
+#[maybe_async::maybe_async]
+pub async fn send_with<N: Network>(
+    client: &mut Client<N>,
+    mail: &Mail,
+) -> Result<Delivery, SmtpError> {
     let start = client.now();
     // DKIM is applied by `compose`; the rest of the options by `send_bytes`.
     let bytes = compose::compose(mail)?;
@@ -72,7 +79,8 @@ pub fn send_with<N: Network>(client: &mut Client<N>, mail: &Mail) -> Result<Deli
         &mail.envelope_to(),
         bytes,
         &options,
-    )?;
+    )
+    .await?;
     delivery.elapsed_ms = client.now().saturating_sub(start) / 1_000_000;
     Ok(delivery)
 }
@@ -81,7 +89,12 @@ pub fn send_with<N: Network>(client: &mut Client<N>, mail: &Mail) -> Result<Deli
 /// security), logs in, sends and quits. Every argument is checked, and the message
 /// built and signed, before connecting; REQUIRETLS over `Security::None` is refused
 /// without a connection.
-pub fn send<N: Network>(net: N, transport: &Transport, mail: &Mail) -> Result<Delivery, SmtpError> {
+#[maybe_async::maybe_async]
+pub async fn send<N: Network>(
+    net: N,
+    transport: &Transport,
+    mail: &Mail,
+) -> Result<Delivery, SmtpError> {
     let start = net.now();
     let bytes = compose::compose(mail)?;
     if mail.options.require_tls && transport.security == Security::None {
@@ -98,11 +111,11 @@ pub fn send<N: Network>(net: N, transport: &Transport, mail: &Mail) -> Result<De
         Client::new(net, options)
     };
     client.allow_insecure_auth(transport.allow_insecure_auth);
-    let result = deliver(&mut client, transport, mail, bytes);
+    let result = deliver(&mut client, transport, mail, bytes).await;
     match &result {
         Ok(_) => {
             // The message is delivered: a failing QUIT changes nothing about that.
-            let _ = client.quit();
+            let _ = client.quit().await;
         }
         Err(_) => client.close(),
     }
@@ -111,7 +124,8 @@ pub fn send<N: Network>(net: N, transport: &Transport, mail: &Mail) -> Result<De
     Ok(delivery)
 }
 
-fn deliver<N: Network>(
+#[maybe_async::maybe_async]
+async fn deliver<N: Network>(
     client: &mut Client<N>,
     transport: &Transport,
     mail: &Mail,
@@ -119,7 +133,9 @@ fn deliver<N: Network>(
 ) -> Result<Delivery, SmtpError> {
     match transport.security {
         Security::ImplicitTls => {
-            client.connect_tls(&transport.host, transport.port, &transport.tls)?;
+            client
+                .connect_tls(&transport.host, transport.port, &transport.tls)
+                .await?;
         }
         Security::StartTlsRequired => {
             let port = match (transport.port, transport.lmtp) {
@@ -127,24 +143,24 @@ fn deliver<N: Network>(
                 (None, true) => None,
                 (None, false) => Some(SUBMISSION_PORT),
             };
-            client.connect(&transport.host, port)?;
-            client.starttls(&transport.tls)?;
+            client.connect(&transport.host, port).await?;
+            client.starttls(&transport.tls).await?;
         }
         Security::None => {
-            client.connect(&transport.host, transport.port)?;
+            client.connect(&transport.host, transport.port).await?;
         }
     }
     match &transport.credentials {
         None => {}
         Some(Credentials::Password { user, password }) => {
-            client.login(user, password, true)?;
+            client.login(user, password, true).await?;
         }
         Some(Credentials::OAuth {
             user,
             token,
             mechanism,
         }) => {
-            client.login_with(*mechanism, user, token, true)?;
+            client.login_with(*mechanism, user, token, true).await?;
         }
     }
     let options = MailOptions {
@@ -158,4 +174,5 @@ fn deliver<N: Network>(
         bytes,
         &options,
     )
+    .await
 }

@@ -12,7 +12,7 @@ Usage:
   smtp-send [--server HOST[:PORT]] [--from ADDR] [--to ADDR]... [--message FILE|-]
             [--mail-option OPT]... [--rcpt-option OPT]... [--local-hostname NAME]
             [--source-address IP] [--timeout SECS] [--debug 0|1|2] [--count N]
-            [--reconnect] [--connections N] [--json]
+            [--reconnect] [--connections N] [--json] [--wasi p2|p3]
             [--tls | --starttls] [--tls-server-name NAME] [--ca-file PEM]
             [--client-cert PEM --client-key PEM] [--unsafe-accept-invalid-certs]
             [--user USER (--password-env VAR | --password-file FILE |
@@ -47,6 +47,9 @@ Options:
                          (1 to 1000; connection i sends every N-th message); --json
                          then adds each connection's count and outcome
   --json                 print one JSON object on stdout instead of text
+  --wasi p2|p3           which build of the component runs: WASI 0.2 (the default)
+                         or WASI 0.3 (async exports; needs smtp-send built with
+                         --features p3)
   -h, --help             print this help
 
 TLS (with --server only: the demo server has no TLS):
@@ -134,6 +137,8 @@ pub struct Args {
     pub connections: Option<u32>,
     /// `--json`: print one JSON object instead of text.
     pub json: bool,
+    /// `--wasi`: which build of the component runs (WASI 0.2 by default).
+    pub wasi: smtp_host::Wasi,
     /// `--tls`: TLS from the first byte (`connect-tls`).
     pub tls: bool,
     /// `--starttls`: STARTTLS right after connecting.
@@ -229,6 +234,7 @@ impl Default for Args {
             reconnect: false,
             connections: None,
             json: false,
+            wasi: smtp_host::Wasi::P2,
             tls: false,
             starttls: false,
             tls_server_name: None,
@@ -333,6 +339,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             "--debug" => args.debug = Some(parse_debug(&value)?),
             "--count" => args.count = parse_count(&value)?,
             "--connections" => args.connections = Some(parse_connections(&value)?),
+            "--wasi" => args.wasi = parse_wasi(&value)?,
             "--tls-server-name" => args.tls_server_name = Some(value),
             "--ca-file" => args.ca_file = Some(value),
             "--client-cert" => args.client_cert = Some(value),
@@ -375,6 +382,13 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
     check_auth(&args)?;
     args.mailer
         .check(args.message.is_some(), args.send_message)?;
+    if args.wasi == smtp_host::Wasi::P3 && (args.mailer.composes() || args.mailer.has_options()) {
+        return Err(
+            "--wasi p3 has no mailer yet: the message-building flags, --dkim-*, --dsn-*, \
+             --envid and --require-tls need --wasi p2"
+                .into(),
+        );
+    }
     Ok(Command::Run(Box::new(args)))
 }
 
@@ -534,7 +548,7 @@ fn switch_name(name: &str) -> Option<&'static str> {
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
 fn flag_name(name: &str) -> Option<&'static str> {
-    const FLAGS: [&str; 21] = [
+    const FLAGS: [&str; 22] = [
         "--server",
         "--from",
         "--to",
@@ -556,6 +570,7 @@ fn flag_name(name: &str) -> Option<&'static str> {
         "--oauth2-token-env",
         "--auth-mech",
         "--connections",
+        "--wasi",
     ];
     FLAGS
         .into_iter()
@@ -587,6 +602,15 @@ fn parse_debug(value: &str) -> Result<u8, String> {
         "1" => Ok(1),
         "2" => Ok(2),
         _ => Err(format!("--debug: {value:?} must be 0, 1 or 2")),
+    }
+}
+
+/// `--wasi p2|p3`.
+fn parse_wasi(value: &str) -> Result<smtp_host::Wasi, String> {
+    match value.trim() {
+        "p2" | "0.2" => Ok(smtp_host::Wasi::P2),
+        "p3" | "0.3" => Ok(smtp_host::Wasi::P3),
+        _ => Err(format!("--wasi: {value:?} must be p2 or p3")),
     }
 }
 
@@ -687,6 +711,21 @@ mod tests {
         assert!(run(&["--debug", "3"]).is_err());
         assert!(run(&["--count", "0"]).is_err());
         assert!(run(&["--count", "-2"]).is_err());
+    }
+
+    #[test]
+    fn the_mailer_flags_need_wasi_p2() {
+        let base = ["--server", "h", "--to", "b@x", "--wasi", "p3"];
+        run(&base).unwrap();
+        for extra in [
+            &["--subject", "hi"][..],
+            &["--require-tls"],
+            &["--envid", "x"],
+        ] {
+            let argv: Vec<&str> = base.iter().chain(extra).copied().collect();
+            assert!(run(&argv).unwrap_err().contains("--wasi p2"), "{extra:?}");
+        }
+        run(&["--server", "h", "--to", "b@x", "--subject", "hi"]).unwrap();
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! `--connections N`: the `--count` messages spread over N connections at once, each a
 //! task on a tokio runtime, each on a client instance from one [`ClientPool`] (made by
-//! wasmtime's pooling allocator and reused from one session to the next, so
-//! `--reconnect` instantiates the component N times, not once per message).
+//! wasmtime's pooling allocator, for `--wasi p2`, and reused from one session to the
+//! next, so `--reconnect` instantiates the component N times, not once per message).
 
 use std::sync::Arc;
 
-use smtp_host::{ClientPool, SmtpHost, Stderr, COMPONENT};
+use smtp_host::{ClientPool, SmtpHost, Stderr, Wasi, COMPONENT};
 
 use crate::report::Outcome;
 use crate::{client_options, host_fail, session, set_up, Job};
@@ -23,7 +23,13 @@ fn share(count: u32, n: u32, i: u32) -> u32 {
 /// [`Outcome::combine`] of theirs, in order.
 pub fn run(job: Job, n: u32) -> Outcome {
     let n = n.min(job.args.count).max(1);
-    let host = match SmtpHost::pooled(COMPONENT, "smtp_component", n) {
+    let host = match job.args.wasi {
+        Wasi::P2 => SmtpHost::pooled(COMPONENT, "smtp_component", n),
+        // The WASI 0.3 build has no pooled host: its instances come from the default
+        // allocator (a host without the `p3` feature refuses it here).
+        Wasi::P3 => SmtpHost::shared_wasi(Wasi::P3).cloned(),
+    };
+    let host = match host {
         Ok(h) => h,
         Err(e) => return host_fail("loading the smtp component", &e),
     };

@@ -224,7 +224,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
     if let Some(n) = args.connections {
         return connections::run(job, n);
     }
-    let host = match SmtpHost::shared() {
+    let host = match SmtpHost::shared_wasi(args.wasi) {
         Ok(h) => h,
         Err(e) => return host_fail("loading the smtp component", &e),
     };

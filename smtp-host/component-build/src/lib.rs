@@ -81,13 +81,36 @@ fn is_outer(key: &str) -> bool {
         )
 }
 
-/// Builds the component of the workspace at `root` and returns where it is.
+/// Which build of the component: the crate's features and where its files go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wasi {
+    /// WASI 0.2 (the default features): `target/component-build/`.
+    P2,
+    /// WASI 0.3 (`--no-default-features --features p3`): `target/component-build-p3/`,
+    /// a target directory of its own so neither build invalidates the other.
+    P3,
+}
+
+/// Builds the WASI 0.2 component of the workspace at `root` and returns where it is.
 pub fn build(root: &Path) -> Result<Built, String> {
-    let target_dir = root.join("target").join("component-build");
+    build_wasi(root, Wasi::P2)
+}
+
+/// Builds the `wasi` build of the component of the workspace at `root`.
+pub fn build_wasi(root: &Path, wasi: Wasi) -> Result<Built, String> {
+    let (dir, features): (&str, &[&str]) = match wasi {
+        Wasi::P2 => ("component-build", &[]),
+        Wasi::P3 => (
+            "component-build-p3",
+            &["--no-default-features", "--features", "p3"],
+        ),
+    };
+    let target_dir = root.join("target").join(dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args(["build", "--package", "smtp-component"])
+        .args(features)
         .args(["--target", "wasm32-wasip2", "--profile", "component"])
         .arg("--target-dir")
         .arg(&target_dir)
@@ -104,8 +127,9 @@ pub fn build(root: &Path) -> Result<Built, String> {
         Ok(s) => {
             return Err(format!(
                 "building the smtp component failed ({s}); run: cargo build -p smtp-component \
-                 --target wasm32-wasip2 --profile component (scripts/install-build-deps adds \
-                 the target, clang and llvm)"
+                 {}--target wasm32-wasip2 --profile component (scripts/install-build-deps adds \
+                 the target, clang and llvm)",
+                features.iter().map(|f| format!("{f} ")).collect::<String>()
             ))
         }
         Err(e) => {

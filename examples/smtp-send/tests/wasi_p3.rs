@@ -1,0 +1,233 @@
+//! `smtp-send --wasi p3`: the WASI 0.3 build of the component (async exports, the
+//! wasip3 driver) against aiosmtpd, which stores every message byte for byte. Built
+//! with smtp-send's `p3` feature (`cargo test -p smtp-send --features p3 --test
+//! wasi_p3`); without it, `--wasi p3` is a clear host error (exit 2).
+
+mod common;
+use common::run;
+use common::servers::Aiosmtpd;
+
+#[cfg(feature = "p3")]
+fn message_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {
+    let path = dir.path().join("m.eml");
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[cfg(feature = "p3")]
+#[test]
+fn p3_delivers_byte_exact_to_both_recipients() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes =
+        b"From: a@example.com\r\nTo: b@example.com\r\nSubject: p3\r\n\r\n.dot line\r\ncaf\xe9\r\n"
+            .to_vec();
+    let file = message_file(&dir, &bytes);
+    let addr = server.addr();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--to",
+        "refuse-c@example.com",
+        "--to",
+        "d@example.com",
+        "--message",
+        &file,
+    ]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["refused"][0]["recipient"], "refuse-c@example.com");
+    assert_eq!(json["refused"][0]["code"], 550);
+    let stored = server.wait_messages(1);
+    assert_eq!(stored[0].bytes, bytes);
+    assert_eq!(stored[0].rcpt_tos(), ["b@example.com", "d@example.com"]);
+}
+
+/// A message of many 64 KiB stream writes, several times over one connection.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_sends_a_large_message_three_times() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: big\r\n\r\n".to_vec();
+    let mut i = 0u32;
+    while bytes.len() < 3 * 1024 * 1024 {
+        bytes.extend_from_slice(format!("line {i} of a large message, .dots kept\r\n").as_bytes());
+        i += 1;
+    }
+    let file = message_file(&dir, &bytes);
+    let addr = server.addr();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--message",
+        &file,
+        "--count",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let stored = server.wait_messages(3);
+    assert_eq!(stored.len(), 3);
+    for m in &stored {
+        assert!(m.bytes == bytes, "a stored message differs from the file");
+    }
+}
+
+/// `--connections N` runs the p3 build too: each connection a client in an instance
+/// of its own, the count spread evenly, every generated message stored once.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_spreads_the_count_over_concurrent_connections() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let addr = server.addr();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--to",
+        "b@example.com",
+        "--count",
+        "12",
+        "--connections",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["sent"], 12);
+    let per: Vec<u64> = json["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["ok"], true, "{c}");
+            c["sent"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(per, vec![3; 4]);
+    let stored = server.wait_messages(12);
+    let ids: std::collections::BTreeSet<String> = stored
+        .iter()
+        .filter_map(|m| {
+            String::from_utf8_lossy(&m.bytes)
+                .lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(ids.len(), 12);
+}
+
+/// Without the feature the host says how to get the p3 build, and sends nothing.
+#[cfg(not(feature = "p3"))]
+#[test]
+fn p3_without_the_feature_is_a_host_error() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let addr = server.addr();
+    let base = ["--wasi", "p3", "--server", &addr, "--to", "b@example.com"];
+    // With --connections too (that path makes its own host).
+    for extra in [&[][..], &["--count", "2", "--connections", "2"][..]] {
+        let argv: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let (code, json) = run(&argv);
+        assert_eq!(code, 2, "{json}");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("--features p3"),
+            "{json}"
+        );
+    }
+    assert!(server.messages().is_empty());
+}
+
+/// A server that never greets: the async wait ends at the timeout with `timeout`.
+/// (A listener that is never accepted from: the kernel completes the connection.)
+#[cfg(feature = "p3")]
+#[test]
+fn p3_silent_server_is_a_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--to",
+        "b@example.com",
+        "--timeout",
+        "0.5",
+    ]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["error"]["kind"], "timeout", "{json}");
+    drop(silent);
+}
+
+/// STARTTLS (rustls over the async driver), then AUTH, then the message.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_starttls_then_login_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let path = |name: &str, pem: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let (ca_file, cert_file, key_file) = (
+        path("ca.pem", ca.pem()),
+        path("cert.pem", cert.pem()),
+        path("key.pem", key.serialize_pem()),
+    );
+    let server = Aiosmtpd::start(&[
+        "--auth",
+        "alice:alice-pw",
+        "--tls-cert",
+        &cert_file,
+        "--tls-key",
+        &key_file,
+    ])
+    .unwrap();
+    let bytes = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: tls\r\n\r\nover TLS\r\n";
+    let file = message_file(&dir, bytes);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-send"))
+        .args(["--wasi", "p3", "--server", &server.addr()])
+        .args(["--from", "a@example.com", "--to", "b@example.com"])
+        .args([
+            "--starttls",
+            "--ca-file",
+            &ca_file,
+            "--tls-server-name",
+            "localhost",
+        ])
+        .args(["--user", "alice", "--password-env", "SMTP_SEND_P3_SECRET"])
+        .args(["--message", &file, "--json"])
+        .env("SMTP_SEND_P3_SECRET", "alice-pw")
+        .output()
+        .unwrap();
+    let (code, json) = common::parse(&out);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["tls"], true, "{json}");
+    let stored = server.wait_messages(1);
+    assert_eq!(stored[0].bytes, bytes);
+    assert_eq!(stored[0].envelope["auth_user"], "alice");
+}
