@@ -164,8 +164,21 @@ impl SmtpHost {
 
     /// One host per process, made on first use from the embedded [`COMPONENT`], or from
     /// the file `SMTP_TEST_COMPONENT` names when set (to run the same tests against
-    /// another build, such as an earlier release).
+    /// another build, such as an earlier release). With `SMTP_TEST_WASI=p3` it is the
+    /// WASI 0.3 host instead ([`SmtpHost::shared_wasi`]), so that a test suite written
+    /// against this host runs against either build.
     pub fn shared() -> Result<&'static SmtpHost> {
+        match std::env::var("SMTP_TEST_WASI").as_deref() {
+            Ok("p3") => SmtpHost::shared_wasi(Wasi::P3),
+            Ok("p2") | Err(_) => SmtpHost::shared_p2(),
+            Ok(other) => Err(wasmtime::format_err!(
+                "SMTP_TEST_WASI={other:?}: expected p2 or p3"
+            )),
+        }
+    }
+
+    /// The WASI 0.2 host of [`SmtpHost::shared`].
+    fn shared_p2() -> Result<&'static SmtpHost> {
         static HOST: OnceLock<std::result::Result<SmtpHost, String>> = OnceLock::new();
         HOST.get_or_init(|| {
             match std::env::var_os("SMTP_TEST_COMPONENT") {
@@ -182,7 +195,7 @@ impl SmtpHost {
     /// embedded `COMPONENT_P3`, or the file `SMTP_TEST_COMPONENT_P3` names when set.
     pub fn shared_wasi(wasi: Wasi) -> Result<&'static SmtpHost> {
         match wasi {
-            Wasi::P2 => SmtpHost::shared(),
+            Wasi::P2 => SmtpHost::shared_p2(),
             Wasi::P3 => {
                 static HOST: OnceLock<std::result::Result<SmtpHost, String>> = OnceLock::new();
                 HOST.get_or_init(|| {
