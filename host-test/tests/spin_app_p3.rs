@@ -3,7 +3,8 @@
 //! component by `wac plug` (as Spin does for component dependencies) and served over
 //! HTTP by `wasi-host` (wasmtime-wasi-http's p3 support) with Spin's network rules:
 //! only the listed outbound addresses, no DNS. A POST must make the mail arrive
-//! byte-exact at a real aiosmtpd; with the server down, the app must answer an error.
+//! byte-exact at a real aiosmtpd (over STARTTLS too, verified against the separate
+//! server name); with the server down, the app must answer an error.
 //!
 //! Needs host-test's `p3` feature:
 //! `cargo test -p host-test --features p3 --test spin_app_p3`.
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use common::certs::Pki;
 use common::spin::{addr_of, request, server_env, MSG, MSG_SENT};
 use host_test::servers::Aiosmtpd;
 
@@ -51,6 +53,30 @@ fn a_post_sends_a_mail_and_reports_refusals() {
     assert_eq!(stored.mail_from(), "web@example.com");
     assert_eq!(stored.rcpt_tos(), ["a@example.com", "c@example.com"]);
     assert_eq!(stored.bytes, MSG_SENT);
+}
+
+#[test]
+fn starttls_to_an_ip_literal_verifies_the_separate_server_name() {
+    let pki = Pki::new();
+    let server = Aiosmtpd::start(&[
+        "--tls-cert",
+        pki.localhost.cert_file.to_str().unwrap(),
+        "--tls-key",
+        pki.localhost.key_file.to_str().unwrap(),
+        "--require-starttls",
+    ])
+    .unwrap();
+    let mut env = server_env(&server);
+    env.push(("SMTP_TLS", "starttls".into()));
+    env.push(("SMTP_CA_PEM", pki.ca.cert.clone()));
+    // Verifying the IP literal fails: the certificate names only localhost.
+    let (status, json) = request(serve(&env, &[addr_of(&server)]), "POST", MSG);
+    assert_eq!(status, 502, "{json}");
+    assert!(json.contains("tls:"), "{json}");
+    env.push(("SMTP_TLS_SERVER_NAME", "localhost".into()));
+    let (status, json) = request(serve(&env, &[addr_of(&server)]), "POST", MSG);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(server.wait_messages(1)[0].bytes, MSG_SENT);
 }
 
 #[test]
