@@ -10,6 +10,9 @@ guests no DNS, and neither does wasi-host when outbound hosts are listed).
 Overrides from the environment: SMTP_SERVER=IP:PORT replaces SMTP_HOST, SMTP_PORT and
 the allowed host; any other SMTP_* variable replaces the manifest's value.
 
+examples/spin-app-p3/run uses it with `--manifest` (the WASI 0.3 app; its wasi-host is
+built with feature p3). The composition goes to target/examples/<manifest folder>.wasm.
+
 usage: spin_up.py [--manifest spin.toml] [--listen IP:PORT]   (default 127.0.0.1:3000)
 """
 import os

@@ -5,111 +5,33 @@
 //! mail arrive at a real aiosmtpd.
 
 mod common;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use common::certs::Pki;
-use host_test::servers::{workspace_root, Aiosmtpd};
-use wasi_host::cli::Options;
+use common::spin::{addr_of, request, server_env, MSG, MSG_SENT};
+use host_test::servers::Aiosmtpd;
 
 /// Builds the guest and composes it with the component once per test process.
 fn composed() -> PathBuf {
     static COMPOSED: OnceLock<PathBuf> = OnceLock::new();
     COMPOSED
         .get_or_init(|| {
-            let root = workspace_root();
-            let target = root.join("target/examples");
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = Command::new(cargo)
-                .current_dir(&root)
-                .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
-                .arg("--manifest-path")
-                .arg(root.join("examples/spin-app/Cargo.toml"))
-                .arg("--target-dir")
-                .arg(&target)
-                .status()
-                .expect("run cargo");
-            assert!(status.success(), "building examples/spin-app failed");
-            let status = Command::new(root.join("scripts/install-wac"))
-                .status()
-                .expect("run scripts/install-wac");
-            assert!(status.success(), "installing wac failed");
-            let home = std::env::var_os("CARGO_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
-            let out = target.join("spin-app-test.wasm");
-            let status = Command::new(home.join("bin/wac"))
-                .arg("plug")
-                .arg(target.join("wasm32-wasip2/release/spin_app.wasm"))
-                .arg("--plug")
-                .arg(smtp_host::COMPONENT_PATH)
-                .arg("-o")
-                .arg(&out)
-                .status()
-                .expect("run wac");
-            assert!(status.success(), "wac plug failed");
-            // Compile once into the compile cache, not once per test in parallel.
-            let engine = smtp_host::engine().unwrap();
-            smtp_host::cache::load_file(&engine, &out).expect("compile the composition");
-            out
+            common::spin::compose(
+                "spin-app",
+                "spin_app.wasm",
+                smtp_host::COMPONENT_PATH.as_ref(),
+                "spin-app-test.wasm",
+            )
         })
         .clone()
 }
 
 /// Serves the composition with `env`, allowing TCP only to `allowed`.
 fn serve(env: &[(&str, String)], allowed: &[SocketAddr]) -> SocketAddr {
-    let mut options = Options::new(composed());
-    options.listen = "127.0.0.1:0".parse().unwrap();
-    options.env = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    options.allow_outbound = allowed.to_vec();
-    wasi_host::serve::start(&options).expect("serve the composed app")
+    common::spin::serve(composed(), env, allowed)
 }
-
-/// One HTTP/1.1 request; the status and the body.
-fn request(addr: SocketAddr, method: &str, body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    let head = format!(
-        "{method} /send HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").unwrap().1;
-    // Chunked: keep the JSON line only.
-    let json = body
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or("")
-        .to_string();
-    (status, json)
-}
-
-fn server_env(server: &Aiosmtpd) -> Vec<(&'static str, String)> {
-    vec![
-        ("SMTP_HOST", "127.0.0.1".to_string()),
-        ("SMTP_PORT", server.port.to_string()),
-    ]
-}
-
-fn addr_of(server: &Aiosmtpd) -> SocketAddr {
-    server.addr().parse().unwrap()
-}
-
-const MSG: &[u8] = b"From: Web <web@example.com>\r\nTo: a@example.com, refuse-b@example.com\r\nBcc: c@example.com\r\nSubject: posted\r\n\r\n.dot line\r\nbody\r\n";
 
 #[test]
 fn a_post_sends_a_mail_and_reports_refusals() {
@@ -126,8 +48,7 @@ fn a_post_sends_a_mail_and_reports_refusals() {
     assert_eq!(stored.mail_from(), "web@example.com");
     assert_eq!(stored.rcpt_tos(), ["a@example.com", "c@example.com"]);
     // send_message strips Bcc; everything else arrives byte for byte.
-    let expected = b"From: Web <web@example.com>\r\nTo: a@example.com, refuse-b@example.com\r\nSubject: posted\r\n\r\n.dot line\r\nbody\r\n";
-    assert_eq!(stored.bytes, expected);
+    assert_eq!(stored.bytes, MSG_SENT);
 }
 
 #[test]

@@ -54,6 +54,12 @@ pub const COMPONENT: &[u8] = include_bytes!(env!("SMTP_COMPONENT_WASM"));
 #[cfg(feature = "p3")]
 pub const COMPONENT_P3: &[u8] = include_bytes!(env!("SMTP_COMPONENT_P3_WASM"));
 
+/// The path of the WASI 0.3 component file in the build tree,
+/// `target/component-build-p3/smtp_component.wasm` (for tools that read the file, such
+/// as `wac plug`).
+#[cfg(feature = "p3")]
+pub const COMPONENT_P3_PATH: &str = env!("SMTP_COMPONENT_P3_WASM");
+
 /// The engine every host here uses (wasmtime's defaults: Cranelift, the settings a
 /// cached `.cwasm` is checked against; with the `p3` feature, the component model's
 /// async ABI as well).

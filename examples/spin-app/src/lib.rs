@@ -15,6 +15,7 @@ mod bindings {
     wit_bindgen::generate!({ world: "app", path: "wit", generate_all });
 }
 mod config;
+mod describe;
 mod json;
 mod send;
 

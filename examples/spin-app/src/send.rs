@@ -4,6 +4,7 @@ use crate::bindings::smtplib::smtp::client::{
     Client, ClientOptions, Refusal, SmtpError, TlsConfig,
 };
 use crate::config::{Config, TlsMode};
+use crate::describe::describe;
 
 /// Sends `message`; the refused recipients when the server took it for the others, or
 /// a description of why nothing was sent (or why delivery is unknown).
@@ -47,38 +48,4 @@ fn session(
         client.login(user, password, true)?;
     }
     client.send_message(message, None, None, &[], &[])
-}
-
-/// A one-line description of an error, naming its kind as the WIT does.
-fn describe(error: &SmtpError) -> String {
-    let refusals = |list: &[Refusal]| {
-        list.iter()
-            .map(|r| format!("{} ({} {})", r.recipient, r.reply.code, r.reply.text))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match error {
-        SmtpError::ServerDisconnected(m) => format!("server-disconnected: {m}"),
-        SmtpError::Response(r) => format!("response: {} {}", r.code, r.text),
-        SmtpError::SenderRefused(s) => {
-            format!(
-                "sender-refused: {} ({} {})",
-                s.sender, s.reply.code, s.reply.text
-            )
-        }
-        SmtpError::RecipientsRefused(list) => format!("recipients-refused: {}", refusals(list)),
-        SmtpError::DataError(r) => format!("data-error: {} {}", r.code, r.text),
-        SmtpError::ConnectError(r) => format!("connect-error: {} {}", r.code, r.text),
-        SmtpError::HeloError(r) => format!("helo-error: {} {}", r.code, r.text),
-        SmtpError::NotSupported(m) => format!("not-supported: {m}"),
-        SmtpError::AuthenticationError(r) => {
-            format!("authentication-error: {} {}", r.code, r.text)
-        }
-        SmtpError::Timeout(m) => format!("timeout: {m}"),
-        SmtpError::Tls(m) => format!("tls: {m}"),
-        SmtpError::Io(m) => format!("io: {m}"),
-        SmtpError::InvalidArgument(m) => format!("invalid-argument: {m}"),
-        SmtpError::MalformedReply(m) => format!("malformed-reply: {m}"),
-        SmtpError::DeliveryUnknown(m) => format!("delivery-unknown: {m}"),
-    }
 }

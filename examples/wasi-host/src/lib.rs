@@ -4,6 +4,8 @@
 //! ```text
 //! wasi-host run   [OPTIONS] COMPONENT [ARGS...]   run a wasi:cli command (stdio inherited)
 //! wasi-host serve [OPTIONS] COMPONENT             serve a wasi:http/incoming-handler
+//!                                                 (or, with the `p3` feature, a
+//!                                                 wasi:http/handler@0.3)
 //! OPTIONS:
 //!   --env KEY=VALUE          an environment variable for the guest (repeatable)
 //!   --allow-outbound IP:PORT allow TCP connections only to these addresses and give the
@@ -19,4 +21,6 @@
 pub mod cli;
 pub mod run;
 pub mod serve;
+#[cfg(feature = "p3")]
+mod serve_p3;
 pub mod state;

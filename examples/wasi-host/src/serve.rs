@@ -1,5 +1,6 @@
 //! `serve`: HTTP/1.1 on a TCP listener; each request gets a fresh instance of the
-//! component's `wasi:http/incoming-handler` (as `wasmtime serve` and Spin do).
+//! component's `wasi:http/incoming-handler` (as `wasmtime serve` and Spin do), or,
+//! with the `p3` feature, of its `wasi:http/handler@0.3` when that is what it exports.
 
 use crate::cli::Options;
 use crate::state::State;
@@ -8,7 +9,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use wasmtime::component::Linker;
+use wasmtime::component::{InstancePre, Linker};
 use wasmtime::{format_err, Result, Store};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -45,7 +46,12 @@ fn prepare(options: &Options) -> Result<(Arc<Server>, std::net::TcpListener)> {
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
+    #[cfg(feature = "p3")]
+    {
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    }
+    let pre = handler(linker.instantiate_pre(&component)?)?;
     let listener = std::net::TcpListener::bind(options.listen)?;
     listener.set_nonblocking(true)?;
     let server = Arc::new(Server {
@@ -62,8 +68,38 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 struct Server {
-    pre: ProxyPre<State>,
+    pre: Handler,
     options: Options,
+}
+
+/// The handler the component exports.
+enum Handler {
+    /// `wasi:http/incoming-handler@0.2`.
+    P2(ProxyPre<State>),
+    /// `wasi:http/handler@0.3`.
+    #[cfg(feature = "p3")]
+    P3(wasmtime_wasi_http::p3::bindings::ServicePre<State>),
+}
+
+/// Picks the WASI 0.2 handler, else (with the `p3` feature) the WASI 0.3 one.
+fn handler(pre: InstancePre<State>) -> Result<Handler> {
+    match ProxyPre::new(pre.clone()) {
+        Ok(p2) => Ok(Handler::P2(p2)),
+        #[cfg(feature = "p3")]
+        Err(p2_error) => wasmtime_wasi_http::p3::bindings::ServicePre::new(pre)
+            .map(Handler::P3)
+            .map_err(|_| {
+                p2_error.context(
+                    "the component exports neither wasi:http/incoming-handler@0.2 \
+                     nor wasi:http/handler@0.3",
+                )
+            }),
+        #[cfg(not(feature = "p3"))]
+        Err(p2_error) => Err(p2_error.context(
+            "the component does not export wasi:http/incoming-handler@0.2 (a WASI 0.3 \
+             handler needs wasi-host's `p3` feature)",
+        )),
+    }
 }
 
 async fn accept_loop(server: Arc<Server>, listener: std::net::TcpListener) -> Result<()> {
@@ -92,14 +128,30 @@ impl Server {
         &self,
         req: hyper::Request<hyper::body::Incoming>,
     ) -> Result<hyper::Response<HyperOutgoingBody>> {
-        let mut store = Store::new(self.pre.engine(), State::new(&self.options, false));
+        match &self.pre {
+            Handler::P2(pre) => self.handle_p2(pre, req).await,
+            #[cfg(feature = "p3")]
+            Handler::P3(pre) => {
+                let store = Store::new(pre.engine(), State::new(&self.options, false));
+                crate::serve_p3::handle(pre, store, req).await
+            }
+        }
+    }
+
+    /// Handles one request with a fresh instance of the WASI 0.2 handler.
+    async fn handle_p2(
+        &self,
+        pre: &ProxyPre<State>,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>> {
+        let mut store = Store::new(pre.engine(), State::new(&self.options, false));
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
             .http()
             .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
-        let pre = self.pre.clone();
+        let pre = pre.clone();
         // The handler runs in its own task: it may go on writing the body after it has
         // set the response.
         let task = tokio::task::spawn(async move {
