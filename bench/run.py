@@ -306,8 +306,8 @@ def wasi_run(wasi, port, n, conns, file):
 
 def wasi_table(ports, files, scale):
     """The WASI 0.2 vs 0.3 rows (see the module doc): printed as they are measured."""
-    cases = [("50 conns, 1KBx5k, smtp-sink", "sink"), ("50 conns, 1KBx5k, 2 ms RTT", "proxy")]
     n, conns = max(50, 5000 // scale), 50
+    cases = [(f"{conns} conns, 1KBx{n:,}, smtp-sink", "sink"), (f"{conns} conns, 1KBx{n:,}, 2 ms RTT", "proxy")]
     print(f"WASI 0.2 vs 0.3 (smtp-send --wasi p2|p3 --connections {conns} --count {n}, 1 KB; "
           f"median of {SHORT_RUNS} runs by send time; RSS: peak of the smtp-send process)")
     head = ["p2 msg/s", "p2 peak RSS", "p3 msg/s", "p3 peak RSS", "p3/p2 msg/s", "p3/p2 RSS"]
