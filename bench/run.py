@@ -18,7 +18,16 @@ Each client's count is cut down (and the table says so) when a short probe run
 predicts the full count would take more than BENCH_BUDGET seconds (default 20); it is
 then cut to about half the budget. A run shorter than 2 s is repeated: median of 5
 (on 2 shared cores single short runs swing by 30% and more).
-Environment: BENCH_BUDGET, BENCH_QUICK=1 (every count / 10, for trying the script).
+Environment: BENCH_BUDGET, BENCH_QUICK=1 (every count / 10, for trying the script),
+BENCH_SMTP_SEND (the smtp-send binary to measure). `run.py --wasi-only` runs only the
+WASI 0.2 vs 0.3 table (needs only smtp-sink; no root needed).
+
+The WASI 0.2 vs 0.3 table: smtp-send --wasi p2 and --wasi p3 (built with --features p3)
+with 50 connections at once, 5,000 messages, against smtp-sink direct and through the
+2 ms proxy: msg/s of the send phase and the peak RSS of the smtp-send process (its own
+ru_maxrss from wait4, not the children's maximum), and the p3/p2 ratios. `--wasi p2`
+runs 50 instances from the pooling allocator on a worker per core; `--wasi p3` runs 50
+client resources in ONE instance on one thread.
 
 For the CHUNKING case it also measures bench/floor_client.py, a raw socket that sends
 what the component sends (one write per message) and only waits for the replies: the
@@ -42,7 +51,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from message import message  # noqa: E402
 
-SMTP_SEND = os.path.join(ROOT, "target", "release", "smtp-send")
+# BENCH_SMTP_SEND: another smtp-send binary (one built with --features p3 elsewhere).
+SMTP_SEND = os.environ.get("BENCH_SMTP_SEND") or os.path.join(ROOT, "target", "release", "smtp-send")
 LETTRE = os.path.join(ROOT, "target", "bench", "release", "lettre-client")
 WASM = os.path.join(ROOT, "target", "component-build", "smtp_component.wasm")
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -254,6 +264,73 @@ def timed(cmd):
     return wall, r.stdout.decode(errors="replace")
 
 
+def timed_rss(cmd):
+    """Runs cmd; returns (wall seconds, stdout, peak RSS in bytes of that process)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid == p.pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                os.wait4(p.pid, 0)
+                p.returncode = -9
+                raise subprocess.TimeoutExpired(cmd, RUN_TIMEOUT)
+            time.sleep(0.005)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        stdout = out.read().decode(errors="replace")
+        if p.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{os.path.basename(cmd[0])} exited {p.returncode}: "
+                               f"{(err.read().decode(errors='replace') or stdout).strip()[-300:]}")
+    # ru_maxrss is in KiB on Linux.
+    return wall, stdout, usage.ru_maxrss * 1024
+
+
+def wasi_run(wasi, port, n, conns, file):
+    """One smtp-send --wasi run: (send-phase seconds, wall seconds, peak RSS bytes)."""
+    cmd = [SMTP_SEND, "--wasi", wasi, "--server", f"127.0.0.1:{port}", "--from", FROM,
+           "--to", "b0@example.com", "--message", file, "--count", str(n),
+           "--connections", str(conns), "--json", "--timeout", "60"]
+    wall, out, rss = timed_rss(cmd)
+    res = json.loads(out)
+    if not res.get("ok") or res.get("sent") != n:
+        raise RuntimeError(f"smtp-send --wasi {wasi}: {out.strip()[:300]}")
+    return res["elapsed_ms"] / 1000.0, wall, rss
+
+
+def wasi_table(ports, files, scale):
+    """The WASI 0.2 vs 0.3 rows (see the module doc): printed as they are measured."""
+    n, conns = max(50, 5000 // scale), 50
+    cases = [(f"{conns} conns, 1KBx{n:,}, smtp-sink", "sink"), (f"{conns} conns, 1KBx{n:,}, 2 ms RTT", "proxy")]
+    print(f"WASI 0.2 vs 0.3 (smtp-send --wasi p2|p3 --connections {conns} --count {n}, 1 KB; "
+          f"median of {SHORT_RUNS} runs by send time; RSS: peak of the smtp-send process)")
+    head = ["p2 msg/s", "p2 peak RSS", "p3 msg/s", "p3 peak RSS", "p3/p2 msg/s", "p3/p2 RSS"]
+    print(f"{'':<{CASE_W}}" + "".join(f"{h:<14}" for h in head).rstrip())
+    for name, server in cases:
+        log(f"{name} (--wasi p2, p3)")
+        cells = {}
+        try:
+            for wasi in ("p2", "p3"):
+                runs = sorted(wasi_run(wasi, ports[server], n, conns, files[1000]) for _ in range(SHORT_RUNS))
+                secs, _, rss = runs[len(runs) // 2]
+                cells[wasi] = (n / secs, rss)
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError, json.JSONDecodeError) as e:
+            print(f"{name:<{CASE_W}}FAILED: {e}")
+            continue
+        (r2, m2), (r3, m3) = cells["p2"], cells["p3"]
+        row = [fmt_rate(r2), f"{m2 / 2**20:.1f} MiB", fmt_rate(r3), f"{m3 / 2**20:.1f} MiB",
+               fmt_ratio(r3 / r2), fmt_ratio(m3 / m2)]
+        print(f"{name:<{CASE_W}}" + "".join(f"{c:<14}" for c in row).rstrip())
+        sys.stdout.flush()
+    print("targets (WASI 0.3 issue): p3/p2 msg/s >= 0.9x, p3/p2 RSS <= 0.5x")
+
+
 def run_client(client, case, port, n, files):
     """Sends n messages; returns (send-phase seconds, process wall seconds)."""
     size, rcpts, reconnect, tls = case["size"], case["rcpts"], case["reconnect"], case.get("starttls", False)
@@ -347,7 +424,29 @@ def fmt_rate(x):
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}" if x >= 10 else f"{x:,.2f}"
 
 
+def wasi_only():
+    """`run.py --wasi-only`: the WASI 0.2 vs 0.3 table alone, against smtp-sink."""
+    print(f"measured on {os.cpu_count()}-core machine, {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    if not os.path.exists(SMTP_SEND):
+        sys.exit(f"bench: missing {SMTP_SEND}")
+    procs = Processes()
+    tmp = tempfile.mkdtemp(prefix="smtp-bench-")
+    try:
+        files = {1000: os.path.join(tmp, "m1000.eml")}
+        with open(files[1000], "wb") as f:
+            f.write(message(1000))
+        sink = start_sink(procs)
+        ports = {"sink": sink, "proxy": start_proxy(procs, sink)}
+        settle()
+        wasi_table(ports, files, 10 if QUICK else 1)
+    finally:
+        procs.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
+    if "--wasi-only" in sys.argv[1:]:
+        return wasi_only()
     nproc = os.cpu_count()
     print(f"measured on {nproc}-core machine, {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     for path in (SMTP_SEND, LETTRE, SMTP_SINK, SMTP_SOURCE, WASM):
@@ -462,6 +561,9 @@ def main():
                               f"{comp_rate / floor_rate:.0%} of it")
         for note in footnotes + floors:
             print(note)
+
+        print()
+        wasi_table(ports, files, scale)
 
         print()
         size = os.path.getsize(WASM)

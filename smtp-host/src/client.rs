@@ -3,7 +3,8 @@
 //! [`Client`], the same as blocking calls.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
 #[cfg(feature = "p3")]
@@ -21,17 +22,17 @@ use crate::{
 };
 
 /// What a store holds: the WASI context, its resource table, and the memory tracker.
-struct HostState {
+pub(crate) struct HostState {
     ctx: WasiCtx,
     table: ResourceTable,
-    memory: MemoryTracker,
+    pub(crate) memory: MemoryTracker,
 }
 
 /// Records how far the component's linear memories grow (it never refuses growth).
 #[derive(Debug, Default)]
-struct MemoryTracker {
+pub(crate) struct MemoryTracker {
     /// The largest size any linear memory reached, in bytes.
-    peak: usize,
+    pub(crate) peak: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryTracker {
@@ -72,8 +73,10 @@ pub struct SmtpHost {
     engine: Engine,
     /// The component with its imports resolved against the linker once (instantiating
     /// from it skips that per instance).
-    pre: Pre,
+    pub(crate) pre: Pre,
     policy: NetworkPolicy,
+    /// How many instances this host (and its clones) made.
+    instances: Arc<AtomicU64>,
 }
 
 /// A component pre-linked for its build: the WASI 0.2 build typed by `bindgen!`, the
@@ -82,7 +85,7 @@ pub struct SmtpHost {
 // One per host, made once and never moved in a hot path: no box for the p2 case.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
-enum Pre {
+pub(crate) enum Pre {
     P2(SmtpPre<HostState>),
     #[cfg(feature = "p3")]
     P3(InstancePre<HostState>),
@@ -118,6 +121,7 @@ impl SmtpHost {
             pre: prepare(&engine, &component, wasi)?,
             engine,
             policy: NetworkPolicy::Any,
+            instances: Arc::default(),
         })
     }
 
@@ -134,6 +138,7 @@ impl SmtpHost {
             pre: prepare(&engine, &component, Wasi::P2)?,
             engine,
             policy: NetworkPolicy::Any,
+            instances: Arc::default(),
         })
     }
 
@@ -144,6 +149,18 @@ impl SmtpHost {
             #[cfg(feature = "p3")]
             Pre::P3(_) => Wasi::P3,
         }
+    }
+
+    /// How many instances of the component this host and its clones have made so far
+    /// (an [`AsyncClient`] or [`Client`] is one each; a [`crate::P3Instance`] is one
+    /// for all its clients).
+    pub fn instances(&self) -> u64 {
+        self.instances.load(Ordering::Relaxed)
+    }
+
+    /// Counts one more instance (see [`SmtpHost::instances`]).
+    pub(crate) fn count_instance(&self) {
+        self.instances.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A host for the component file at `wasm` (cached under the file's name).
@@ -252,7 +269,7 @@ impl SmtpHost {
     }
 
     /// A store for one instance, with its WASI context and stderr.
-    fn store(&self, stderr: Stderr) -> (Store<HostState>, Option<MemoryOutputPipe>) {
+    pub(crate) fn store(&self, stderr: Stderr) -> (Store<HostState>, Option<MemoryOutputPipe>) {
         let mut builder = network::wasi_builder(&self.policy);
         let captured = match stderr {
             Stderr::Inherit => {
@@ -282,6 +299,7 @@ impl SmtpHost {
         lmtp: bool,
     ) -> Result<AsyncClient> {
         let (mut store, captured) = self.store(stderr);
+        self.count_instance();
         let (api, handle) = match &self.pre {
             Pre::P2(pre) => {
                 let api = pre.instantiate_async(&mut store).await?;
@@ -571,6 +589,17 @@ macro_rules! forward {
                 }
             )*
         }
+        #[cfg(feature = "p3")]
+        impl crate::P3Client<'_> {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
+                    let name = concat!("[method]client.", stringify!($name));
+                    let params = (self.handle(), $(p3::Owned::owned($arg),)*);
+                    self.call(name, params).await.map(p3::Ret::from_ret)
+                }
+            )*
+        }
     };
 }
 
@@ -650,9 +679,9 @@ forward! {
 /// Calls into a WASI 0.3 instance: exports by name, arguments as owned values (a
 /// concurrent call may outlive the borrow), results unwrapped from their tuple.
 #[cfg(feature = "p3")]
-mod p3 {
-    use wasmtime::component::{ComponentNamedList, Instance, Lift, Lower};
-    use wasmtime::{Result, Store};
+pub(crate) mod p3 {
+    use wasmtime::component::{ComponentNamedList, Instance, Lift, Lower, TypedFunc};
+    use wasmtime::{AsContextMut, Result, Store};
 
     use super::HostState;
     use crate::{
@@ -675,17 +704,32 @@ mod p3 {
         P: ComponentNamedList + Lower + Send + Sync + 'static,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
-        let wit_name = name.replace('_', "-");
-        let interface = instance
-            .get_export_index(&mut *store, None, INTERFACE)
-            .ok_or_else(|| wasmtime::format_err!("the component exports no {INTERFACE}"))?;
-        let index = instance
-            .get_export_index(&mut *store, Some(&interface), &wit_name)
-            .ok_or_else(|| wasmtime::format_err!("{INTERFACE} has no {wit_name}"))?;
-        let func = instance.get_typed_func::<P, R>(&mut *store, &index)?;
+        let func = func::<P, R>(&mut *store, instance, name)?;
         store
             .run_concurrent(async move |accessor| func.call_concurrent(accessor, params).await)
             .await?
+    }
+
+    /// The typed function `name` (`[method]client.connect_tls` style: underscores are
+    /// read as dashes) of the `client` interface: the one export lookup, for [`call`]
+    /// and [`crate::P3Scope`].
+    pub fn func<P, R>(
+        mut store: impl AsContextMut<Data = HostState>,
+        instance: Instance,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        let wit_name = name.replace('_', "-");
+        let interface = instance
+            .get_export_index(&mut store, None, INTERFACE)
+            .ok_or_else(|| wasmtime::format_err!("the component exports no {INTERFACE}"))?;
+        let index = instance
+            .get_export_index(&mut store, Some(&interface), &wit_name)
+            .ok_or_else(|| wasmtime::format_err!("{INTERFACE} has no {wit_name}"))?;
+        instance.get_typed_func::<P, R>(&mut store, &index)
     }
 
     /// An argument as the owned value a concurrent call takes.

@@ -12,12 +12,16 @@
 //!   and [`SmtpError::kind`]; the `mailer` functions in the same instance
 //!   (`mailer_send`, `compose`, `send_mail`, `send_bytes_with`);
 //! - [`ClientPool`] and [`SmtpHost::pooled`]: many sessions at once, on instances
-//!   reused from one session to the next, made by wasmtime's pooling allocator.
+//!   reused from one session to the next, made by wasmtime's pooling allocator;
+//! - with the `p3` feature, [`P3Instance`]: one instance of the WASI 0.3 build with
+//!   many [`P3Client`]s in it, whose calls wait on the network at once.
 
 pub mod cache;
 mod client;
 mod error;
 pub mod network;
+#[cfg(feature = "p3")]
+mod p3_instance;
 mod pool;
 
 pub use client::{AsyncClient, Call, Client, SmtpHost, Stderr, Wasi};
@@ -31,6 +35,8 @@ pub use exports::smtplib::smtp::mailer::{
     Mail, MailOptions, Mailbox, OauthCredentials, OauthMechanism, PasswordCredentials, Security,
     Transport,
 };
+#[cfg(feature = "p3")]
+pub use p3_instance::{P3Client, P3Instance, P3Scope};
 pub use pool::ClientPool;
 
 // Async exports: `AsyncClient` awaits them; `Client` runs them on a tokio runtime of its

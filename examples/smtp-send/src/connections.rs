@@ -1,7 +1,13 @@
-//! `--connections N`: the `--count` messages spread over N connections at once, each a
-//! task on a tokio runtime, each on a client instance from one [`ClientPool`] (made by
-//! wasmtime's pooling allocator, for `--wasi p2`, and reused from one session to the
-//! next, so `--reconnect` instantiates the component N times, not once per message).
+//! `--connections N`: the `--count` messages spread over N connections at once.
+//!
+//! `--wasi p2`: each connection a task on a tokio runtime, each on a client instance
+//! from one [`ClientPool`] (made by wasmtime's pooling allocator, and reused from one
+//! session to the next, so `--reconnect` instantiates the component N times, not once
+//! per message).
+//!
+//! `--wasi p3`: ONE instance of the WASI 0.3 build ([`smtp_host::P3Instance`]) with N
+//! `client` resources in it, whose calls overlap while they wait on the network: one
+//! store, one thread, one linear memory (`run_p3`).
 
 use std::sync::Arc;
 
@@ -23,10 +29,13 @@ fn share(count: u32, n: u32, i: u32) -> u32 {
 /// [`Outcome::combine`] of theirs, in order.
 pub fn run(job: Job, n: u32) -> Outcome {
     let n = n.min(job.args.count).max(1);
+    #[cfg(feature = "p3")]
+    if job.args.wasi == Wasi::P3 {
+        return run_p3(job, n);
+    }
     let host = match job.args.wasi {
         Wasi::P2 => SmtpHost::pooled(COMPONENT, "smtp_component", n),
-        // The WASI 0.3 build has no pooled host: its instances come from the default
-        // allocator (a host without the `p3` feature refuses it here).
+        // Without the `p3` feature the host refuses the WASI 0.3 build here.
         Wasi::P3 => SmtpHost::shared_wasi(Wasi::P3).cloned(),
     };
     let host = match host {
@@ -46,13 +55,13 @@ pub fn run(job: Job, n: u32) -> Outcome {
         Err(e) => return host_fail("starting the tokio runtime", &e),
     };
     let pool = Arc::new(ClientPool::new(
-        host,
+        host.clone(),
         client_options(&job.args),
         job.args.lmtp,
         Stderr::Inherit,
     ));
     let job = Arc::new(job);
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let started = std::time::Instant::now();
         let mut tasks = Vec::new();
         let mut before = 0;
@@ -70,7 +79,102 @@ pub fn run(job: Job, n: u32) -> Outcome {
             });
         }
         Outcome::combine(outcomes, started.elapsed().as_secs_f64() * 1000.0)
-    })
+    });
+    Outcome {
+        instances: Some(host.instances()),
+        ..outcome
+    }
+}
+
+/// [`run`] for `--wasi p3`: one instance, `n` clients in it, their sessions joined on
+/// one thread inside one [`smtp_host::P3Instance::run`].
+#[cfg(feature = "p3")]
+fn run_p3(job: Job, n: u32) -> Outcome {
+    use smtp_host::P3Instance;
+
+    let host = match SmtpHost::shared_wasi(Wasi::P3) {
+        Ok(h) => h,
+        Err(e) => return host_fail("loading the smtp component", &e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return host_fail("starting the tokio runtime", &e),
+    };
+    let outcome = runtime.block_on(async {
+        let mut instance = match P3Instance::new(host, Stderr::Inherit).await {
+            Ok(i) => i,
+            Err(e) => return host_fail("instantiating the smtp component", &e),
+        };
+        let started = std::time::Instant::now();
+        let job = &job;
+        let ran = instance
+            .run(async |scope| {
+                let mut sessions = Vec::new();
+                let mut before = 0;
+                for i in 0..n {
+                    let count = share(job.args.count, n, i);
+                    sessions.push(connection_p3(scope, job, before, count));
+                    before += count;
+                }
+                futures_util::future::join_all(sessions).await
+            })
+            .await;
+        match ran {
+            Ok(outcomes) => Outcome::combine(outcomes, started.elapsed().as_secs_f64() * 1000.0),
+            Err(e) => host_fail("the instance trapped", &e),
+        }
+    });
+    Outcome {
+        instances: Some(host.instances()),
+        ..outcome
+    }
+}
+
+/// One of the concurrent connections of [`run_p3`]: a `client` resource of its own in
+/// the shared instance, `count` messages numbered from `before + 1`, in one session,
+/// or with `--reconnect` a session per message on the same client.
+#[cfg(feature = "p3")]
+async fn connection_p3(
+    scope: &smtp_host::P3Scope<'_>,
+    job: &Job,
+    before: u32,
+    count: u32,
+) -> Outcome {
+    let options = client_options(&job.args);
+    let made = if job.args.lmtp {
+        scope.lmtp_client(&options).await
+    } else {
+        scope.client(&options).await
+    };
+    let mut client = match made {
+        Ok(c) => c,
+        Err(e) => return host_fail("creating the client", &e),
+    };
+    if let Err(outcome) = set_up(&mut client, &job.args).await {
+        return outcome;
+    }
+    let (sessions, per_session) = if job.args.reconnect {
+        (count, 1)
+    } else {
+        (1, count)
+    };
+    let mut sent = 0;
+    let mut last = None;
+    for _ in 0..sessions {
+        let outcome = session(&mut client, job, before + sent, per_session).await;
+        sent += outcome.sent;
+        if outcome.result.is_err() {
+            return Outcome { sent, ..outcome };
+        }
+        last = Some(outcome);
+    }
+    match last {
+        Some(outcome) => Outcome { sent, ..outcome },
+        None => Outcome::host(sent, "no messages for this connection"),
+    }
 }
 
 /// One of the concurrent connections: `count` messages numbered from `before + 1`, in

@@ -9,6 +9,7 @@
 //! See the README for the flags, the `--json` contract and the exit codes.
 
 mod args;
+mod calls;
 mod connections;
 mod demo_server;
 mod mailer_args;
@@ -24,6 +25,7 @@ use smtp_host::{
 };
 
 use crate::args::{Args, AuthMech, Command, SecretSource};
+use crate::calls::Calls;
 use crate::demo_server::DemoServer;
 use crate::report::{Failure, Outcome};
 
@@ -235,7 +237,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         Ok(r) => r,
         Err(e) => return host_fail("starting the tokio runtime", &e),
     };
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let mut client = match new_client(host, &job).await {
             Ok(c) => c,
             Err(outcome) => return outcome,
@@ -265,7 +267,11 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             },
             None => Outcome::host(sent, "no connection was made (--count 0)"),
         }
-    })
+    });
+    Outcome {
+        instances: Some(host.instances()),
+        ..outcome
+    }
 }
 
 /// A failure of the host before anything was sent: a load failure or a trap.
@@ -278,6 +284,7 @@ fn host_fail(what: &str, e: &dyn std::fmt::Display) -> Outcome {
         elapsed_ms: None,
         delivery: None,
         connections: None,
+        instances: None,
     }
 }
 
@@ -307,7 +314,7 @@ async fn new_client(host: &SmtpHost, job: &Job) -> Result<AsyncClient, Outcome> 
 }
 
 /// `--debug` and `--allow-insecure-auth` on a new client.
-async fn set_up(client: &mut AsyncClient, args: &Args) -> Result<(), Outcome> {
+async fn set_up(client: &mut impl Calls, args: &Args) -> Result<(), Outcome> {
     if let Some(level) = args.debug {
         if let Err(e) = client.set_debuglevel(level).await {
             return Err(host_fail("set-debuglevel trapped", &e));
@@ -340,7 +347,7 @@ struct Job {
 /// One connection: connect (and STARTTLS), log in, send the message `count` times
 /// (generated ones numbered from `before + 1`) and quit. The outcome's `sent` counts
 /// this connection's messages only.
-async fn session(client: &mut AsyncClient, job: &Job, before: u32, count: u32) -> Outcome {
+async fn session(client: &mut impl Calls, job: &Job, before: u32, count: u32) -> Outcome {
     let args = &job.args;
     let (server, to) = (job.server.as_str(), job.to.as_slice());
     let mut delivery: Option<Delivery> = None;
@@ -352,6 +359,7 @@ async fn session(client: &mut AsyncClient, job: &Job, before: u32, count: u32) -
         elapsed_ms: None,
         delivery: None,
         connections: None,
+        instances: None,
     };
     let fail = host_fail;
     let wants_tls = args.tls || args.starttls;

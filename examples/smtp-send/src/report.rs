@@ -38,6 +38,10 @@ pub struct Outcome {
     /// With `--connections`: each connection's own outcome, in order (`sent` above is
     /// their sum).
     pub connections: Option<Vec<Outcome>>,
+    /// How many instances of the component the run made (`--json` `instances`): one
+    /// per client for `--wasi p2`, one for all the connections of `--wasi p3
+    /// --connections N`; `None` for a connection's own outcome.
+    pub instances: Option<u64>,
 }
 
 impl Outcome {
@@ -51,6 +55,7 @@ impl Outcome {
             elapsed_ms: None,
             delivery: None,
             connections: None,
+            instances: None,
         }
     }
 
@@ -89,6 +94,7 @@ impl Outcome {
             received: None,
             delivery: None,
             connections: Some(connections),
+            instances: None,
         }
     }
 
@@ -126,6 +132,9 @@ impl Outcome {
             }
         }
         top.insert("sent".into(), json!(self.sent));
+        if let Some(n) = self.instances {
+            top.insert("instances".into(), json!(n));
+        }
         if let Some(connections) = &self.connections {
             let list = connections.iter().map(Outcome::to_json).collect::<Value>();
             top.insert("connections".into(), list);
@@ -412,6 +421,7 @@ mod tests {
             elapsed_ms: None,
             delivery: None,
             connections: None,
+            instances: None,
         }
     }
 

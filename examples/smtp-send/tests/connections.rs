@@ -58,6 +58,9 @@ fn spreads_the_count_over_concurrent_connections() {
         })
         .collect();
     assert_eq!(per, vec![10; 20]);
+    // --wasi p2: an instance per client, from the pool (at most one per connection).
+    let instances = json["instances"].as_u64().unwrap();
+    assert!((1..=20).contains(&instances), "{json}");
     // Every generated message once: 200 distinct Message-IDs arrived.
     assert_eq!(message_ids(&server, 200).len(), 200);
 

@@ -6,6 +6,8 @@
 mod common;
 use common::run;
 use common::servers::Aiosmtpd;
+#[cfg(feature = "p3")]
+use common::servers::Postfix;
 
 #[cfg(feature = "p3")]
 fn message_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {
@@ -85,8 +87,8 @@ fn p3_sends_a_large_message_three_times() {
     }
 }
 
-/// `--connections N` runs the p3 build too: each connection a client in an instance
-/// of its own, the count spread evenly, every generated message stored once.
+/// `--connections N` runs the p3 build too: each connection a client resource in one
+/// shared instance, the count spread evenly, every generated message stored once.
 #[cfg(feature = "p3")]
 #[test]
 fn p3_spreads_the_count_over_concurrent_connections() {
@@ -230,4 +232,165 @@ fn p3_starttls_then_login_delivers() {
     let stored = server.wait_messages(1);
     assert_eq!(stored[0].bytes, bytes);
     assert_eq!(stored[0].envelope["auth_user"], "alice");
+}
+
+/// The per-connection `sent` counts of a `--connections` run, each connection `ok`.
+#[cfg(feature = "p3")]
+fn per_connection(json: &serde_json::Value) -> Vec<u64> {
+    json["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["ok"], true, "{c}");
+            c["sent"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+/// `--wasi p3 --connections 10 --count 200`: ten client resources in ONE instance
+/// (`instances` is 1; the host counts every instantiation), twenty messages each, all
+/// 200 stored byte for byte; with `--reconnect`, a connect per message on the same
+/// ten clients, still one instance.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_connections_run_in_one_instance() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes =
+        b"From: a@example.com\r\nTo: b@example.com\r\nSubject: one instance\r\n\r\n.dot\r\n\xe9t\xe9\r\n"
+            .to_vec();
+    let file = message_file(&dir, &bytes);
+    let addr = server.addr();
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--message",
+        &file,
+        "--count",
+        "200",
+        "--connections",
+        "10",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["sent"], 200);
+    assert_eq!(json["instances"], 1, "{json}");
+    assert_eq!(per_connection(&json), vec![20; 10]);
+    let stored = server.wait_messages(200);
+    assert_eq!(stored.len(), 200);
+    for m in &stored {
+        assert!(m.bytes == bytes, "a stored message differs from the file");
+        assert_eq!(m.rcpt_tos(), ["b@example.com"]);
+    }
+
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--to",
+        "b@example.com",
+        "--count",
+        "10",
+        "--connections",
+        "4",
+        "--reconnect",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["sent"], 10);
+    assert_eq!(json["instances"], 1, "{json}");
+    assert_eq!(per_connection(&json), vec![3, 3, 2, 2]);
+    assert_eq!(server.wait_messages(210).len(), 210);
+}
+
+/// The one-instance path refuses what it cannot do instead of running another path:
+/// the mailer's flags (the WASI 0.3 build has no mailer) are a usage error.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_connections_refuse_the_mailer_flags() {
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        "127.0.0.1:9",
+        "--to",
+        "b@example.com",
+        "--subject",
+        "s",
+        "--count",
+        "4",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(code, 2, "{json}");
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["sent"], 0);
+}
+
+/// Eight clients in one instance against a private Postfix that lets two connections
+/// in at once (the rest get 421): the failed connections report 0 and `connect-error`
+/// 421, the others their 5, `sent` is the sum, `ok` is false, the exit status 1, and
+/// what Postfix accepted is exactly what reached its relay.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_some_connections_refused_keep_the_count_honest() {
+    let relay = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.signing_key.serialize_pem()).unwrap();
+    let postfix = Postfix::start_with(
+        &cert_file,
+        &key_file,
+        relay.port,
+        &["--connection-limit", "2"],
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", postfix.smtp_port);
+    let (code, json) = run(&[
+        "--wasi",
+        "p3",
+        "--server",
+        &addr,
+        "--to",
+        "b@example.com",
+        "--count",
+        "40",
+        "--connections",
+        "8",
+    ]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["instances"], 1, "{json}");
+    let connections = json["connections"].as_array().unwrap();
+    assert_eq!(connections.len(), 8);
+    let (mut total, mut failed) = (0, 0);
+    for c in connections {
+        let sent = c["sent"].as_u64().unwrap();
+        total += sent;
+        if c["ok"] == true {
+            assert_eq!(sent, 5, "{c}");
+        } else {
+            failed += 1;
+            assert_eq!(sent, 0, "{c}");
+            assert_eq!(c["error"]["kind"], "connect-error", "{c}");
+            assert_eq!(c["error"]["code"], 421, "{c}");
+        }
+    }
+    assert!((1..=6).contains(&failed), "{json}");
+    assert_eq!(json["sent"].as_u64().unwrap(), total);
+    assert_eq!(json["error"]["kind"], "connect-error");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while relay.messages().len() < total as usize && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(relay.messages().len() as u64, total, "{json}");
 }
