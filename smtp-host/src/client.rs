@@ -637,6 +637,10 @@ forward! {
 /// Calls into a WASI 0.3 instance: exports by name, arguments as owned values (a
 /// concurrent call may outlive the borrow), results unwrapped from their tuple.
 #[cfg(feature = "p3")]
+#[path = "p3_stream.rs"]
+mod p3_stream;
+
+#[cfg(feature = "p3")]
 mod p3 {
     use wasmtime::component::{ComponentNamedList, Instance, Lift, Lower};
     use wasmtime::{Result, Store};

@@ -435,7 +435,12 @@ async fn session(client: &mut AsyncClient, job: &Job, before: u32, count: u32) -
                 &generated
             }
         };
-        let (result, call) = if args.send_message {
+        let (result, call) = if let Some(path) = &args.message_stream {
+            (
+                stream_message(client, args, from, to, path).await,
+                "sendmail-stream",
+            )
+        } else if args.send_message {
             let bytes = match msg {
                 Message::Bytes(b) => b.as_slice(),
                 Message::Text(t) => t.as_bytes(),
@@ -510,6 +515,57 @@ async fn session(client: &mut AsyncClient, job: &Job, before: u32, count: u32) -
 }
 
 /// A call's delivery report as the refusals (what `sendmail` returns) and the report.
+/// `--message-stream`: `sendmail-stream` with the body read from `path` (`-`: stdin)
+/// as the component asks for it; then the guest's memory peak to stderr.
+#[cfg(feature = "p3")]
+async fn stream_message(
+    client: &mut AsyncClient,
+    args: &Args,
+    from: &str,
+    to: &[String],
+    path: &str,
+) -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
+    let body: Box<dyn tokio::io::AsyncRead + Send + Unpin> = if path == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        match tokio::fs::File::open(path).await {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                return Ok(Err(smtp_host::SmtpError::InvalidArgument(format!(
+                    "--message-stream {path}: {e}"
+                ))))
+            }
+        }
+    };
+    let result = client
+        .sendmail_stream(from, to, body, &args.mail_options, &args.rcpt_options)
+        .await;
+    eprintln!(
+        "smtp-send: guest linear memory peak {} bytes",
+        client.peak_memory()
+    );
+    with_delivery(result)
+}
+
+/// Without the `p3` feature there is no WASI 0.3 build (args refuse the flag first).
+#[cfg(not(feature = "p3"))]
+async fn stream_message(
+    _client: &mut AsyncClient,
+    _args: &Args,
+    _from: &str,
+    _to: &[String],
+    _path: &str,
+) -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
+    wasmtime_bail()
+}
+
+#[cfg(not(feature = "p3"))]
+fn wasmtime_bail() -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
+    Ok(Err(smtp_host::SmtpError::NotSupported(
+        "--message-stream needs smtp-send built with --features p3".into(),
+    )))
+}
+
 fn with_delivery(
     call: smtp_host::Call<Delivery>,
 ) -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
