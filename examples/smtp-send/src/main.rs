@@ -248,11 +248,21 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         let started = std::time::Instant::now();
         let mut sent = 0;
         let mut last = None;
+        // With --message-stream, the guest's memory peak goes into the JSON.
+        let peak = |client: &AsyncClient| {
+            args.message_stream
+                .is_some()
+                .then(|| u64::try_from(client.peak_memory()).unwrap_or(u64::MAX))
+        };
         for _ in 0..connections {
             let outcome = session(&mut client, &job, sent, per_connection).await;
             sent += outcome.sent;
             if outcome.result.is_err() {
-                return Outcome { sent, ..outcome };
+                return Outcome {
+                    sent,
+                    guest_memory_peak_bytes: peak(&client),
+                    ..outcome
+                };
             }
             last = Some(outcome);
         }
@@ -261,6 +271,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             Some(outcome) => Outcome {
                 sent,
                 elapsed_ms: Some(elapsed_ms),
+                guest_memory_peak_bytes: peak(&client),
                 ..outcome
             },
             None => Outcome::host(sent, "no connection was made (--count 0)"),
@@ -278,6 +289,7 @@ fn host_fail(what: &str, e: &dyn std::fmt::Display) -> Outcome {
         elapsed_ms: None,
         delivery: None,
         connections: None,
+        guest_memory_peak_bytes: None,
     }
 }
 
@@ -352,6 +364,7 @@ async fn session(client: &mut AsyncClient, job: &Job, before: u32, count: u32) -
         elapsed_ms: None,
         delivery: None,
         connections: None,
+        guest_memory_peak_bytes: None,
     };
     let fail = host_fail;
     let wants_tls = args.tls || args.starttls;

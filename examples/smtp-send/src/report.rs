@@ -38,6 +38,9 @@ pub struct Outcome {
     /// With `--connections`: each connection's own outcome, in order (`sent` above is
     /// their sum).
     pub connections: Option<Vec<Outcome>>,
+    /// The guest's linear memory peak in bytes, for `--message-stream` runs (`--json`'s
+    /// `guest_memory_peak_bytes`, on success and on failure).
+    pub guest_memory_peak_bytes: Option<u64>,
 }
 
 impl Outcome {
@@ -51,6 +54,7 @@ impl Outcome {
             elapsed_ms: None,
             delivery: None,
             connections: None,
+            guest_memory_peak_bytes: None,
         }
     }
 
@@ -89,6 +93,7 @@ impl Outcome {
             received: None,
             delivery: None,
             connections: Some(connections),
+            guest_memory_peak_bytes: None,
         }
     }
 
@@ -126,6 +131,9 @@ impl Outcome {
             }
         }
         top.insert("sent".into(), json!(self.sent));
+        if let Some(peak) = self.guest_memory_peak_bytes {
+            top.insert("guest_memory_peak_bytes".into(), json!(peak));
+        }
         if let Some(connections) = &self.connections {
             let list = connections.iter().map(Outcome::to_json).collect::<Value>();
             top.insert("connections".into(), list);
@@ -412,6 +420,7 @@ mod tests {
             elapsed_ms: None,
             delivery: None,
             connections: None,
+            guest_memory_peak_bytes: None,
         }
     }
 
@@ -444,6 +453,15 @@ mod tests {
         assert_eq!(
             o.to_json(),
             json!({"ok": true, "sent": 3, "tls": false, "refused": [], "elapsed_ms": 12.5})
+        );
+        let o = Outcome {
+            guest_memory_peak_bytes: Some(2_162_688),
+            ..outcome(Ok(Vec::new()), 1)
+        };
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": true, "sent": 1, "tls": false, "refused": [],
+                "guest_memory_peak_bytes": 2_162_688})
         );
     }
 
