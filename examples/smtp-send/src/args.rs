@@ -37,7 +37,8 @@ Options:
                          send this file (or stdin) byte for byte, streamed: read and
                          sent as it goes (sendmail-stream), so memory stays flat
                          whatever its size; no SIZE= unless given with --mail-option.
-                         Needs --wasi p3; prints the guest's memory peak to stderr
+                         Needs --wasi p3; prints the guest's memory peak to stderr.
+                         From stdin, one message (--count 1)
   --mail-option OPT      an ESMTP option for MAIL FROM, such as BODY=8BITMIME (repeatable)
   --rcpt-option OPT      an ESMTP option for every RCPT TO (repeatable)
   --local-hostname NAME  the name sent in EHLO/HELO (default localhost)
@@ -403,6 +404,10 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
         {
             return Err("--message-stream needs --server, and goes without --message, --send-message and --connections".into());
         }
+        // Stdin can be read once: a second message from it would be empty.
+        if args.message_stream.as_deref() == Some("-") && args.count != 1 {
+            return Err("--message-stream - (stdin) sends one message: --count must be 1".into());
+        }
     }
     args.mailer
         .check(args.message.is_some(), args.send_message)?;
@@ -673,6 +678,20 @@ mod tests {
             Command::Run(a) => Ok(*a),
             Command::Help => Err("help".into()),
         }
+    }
+
+    #[test]
+    fn message_stream_from_stdin_is_one_message() {
+        let base = [
+            "--wasi", "p3", "--server", "h", "--to", "b@x", "--count", "2",
+        ];
+        let with = |m: &str| {
+            let mut v = base.to_vec();
+            v.extend(["--message-stream", m]);
+            run(&v)
+        };
+        assert!(with("-").unwrap_err().contains("--count must be 1"));
+        assert_eq!(with("m.eml").map(|a| a.count), Ok(2));
     }
 
     #[test]

@@ -248,12 +248,9 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         let started = std::time::Instant::now();
         let mut sent = 0;
         let mut last = None;
-        // With --message-stream, the guest's memory peak goes into the JSON.
-        let peak = |client: &AsyncClient| {
-            args.message_stream
-                .is_some()
-                .then(|| u64::try_from(client.peak_memory()).unwrap_or(u64::MAX))
-        };
+        // The guest's linear memory peak (the one instance's) goes into the JSON.
+        let peak =
+            |client: &AsyncClient| Some(u64::try_from(client.peak_memory()).unwrap_or(u64::MAX));
         for _ in 0..connections {
             let outcome = session(&mut client, &job, sent, per_connection).await;
             sent += outcome.sent;

@@ -38,8 +38,8 @@ pub struct Outcome {
     /// With `--connections`: each connection's own outcome, in order (`sent` above is
     /// their sum).
     pub connections: Option<Vec<Outcome>>,
-    /// The guest's linear memory peak in bytes, for `--message-stream` runs (`--json`'s
-    /// `guest_memory_peak_bytes`, on success and on failure).
+    /// The guest's linear memory peak in bytes (`--json`'s `guest_memory_peak_bytes`, on
+    /// success and on failure): for runs over one instance (not `--connections`).
     pub guest_memory_peak_bytes: Option<u64>,
 }
 
