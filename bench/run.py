@@ -29,6 +29,15 @@ ru_maxrss from wait4, not the children's maximum), and the p3/p2 ratios. `--wasi
 runs 50 instances from the pooling allocator on a worker per core; `--wasi p3` runs 50
 client resources in ONE instance on one thread.
 
+The streaming rows: one message of 100 MiB (BENCH_STREAM_GB=1: 1 GiB; BENCH_QUICK=1:
+10 MiB; BENCH_STREAM=0: none), generated here and piped into smtp-send's stdin, sent to
+bench/fast_sink.py: the WASI 0.3 build's `--wasi p3 --message-stream -` (sendmail-stream,
+256 KiB pieces) against the WASI 0.2 build's `--message -` (the whole message read, then
+sent), both from smtp-send built with --features p3 (target/bench-p3, so the rows above
+keep the default build). Each: process wall, send-phase MB/s (--json elapsed_ms), the
+process's peak RSS (wait4) and the guest's linear memory peak (--json
+guest_memory_peak_bytes). The 1 GiB p2 run is not made (it would hold 1 GiB and more).
+
 For the CHUNKING case it also measures bench/floor_client.py, a raw socket that sends
 what the component sends (one write per message) and only waits for the replies: the
 rate the round trip and the server allow a client with no cost at all.
@@ -44,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,6 +63,7 @@ from message import message  # noqa: E402
 
 # BENCH_SMTP_SEND: another smtp-send binary (one built with --features p3 elsewhere).
 SMTP_SEND = os.environ.get("BENCH_SMTP_SEND") or os.path.join(ROOT, "target", "release", "smtp-send")
+SMTP_SEND_P3 = os.path.join(ROOT, "target", "bench-p3", "release", "smtp-send")
 LETTRE = os.path.join(ROOT, "target", "bench", "release", "lettre-client")
 WASM = os.path.join(ROOT, "target", "component-build", "smtp_component.wasm")
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -63,6 +74,8 @@ PYTHON = VENV_PY if os.access(VENV_PY, os.X_OK) else (shutil.which("python3") or
 
 BUDGET = float(os.environ.get("BENCH_BUDGET", "20"))
 QUICK = os.environ.get("BENCH_QUICK") == "1"
+STREAM = os.environ.get("BENCH_STREAM") != "0"
+STREAM_GB = os.environ.get("BENCH_STREAM_GB") == "1"
 RUN_TIMEOUT = 180  # seconds: no single client run may take longer than this
 SHORT_RUNS = 5  # how many runs of a case under 2 s, for their median
 FROM = "a@example.com"
@@ -444,6 +457,79 @@ def wasi_only():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- streaming
+
+
+def write_message(pipe, size):
+    """Writes bench/message.py's message of `size` bytes to `pipe` in 1 MiB blocks,
+    made as it goes (never held whole)."""
+    from message import HEADER, LINE
+    block = LINE * ((1 << 20) // len(LINE))
+    pipe.write(HEADER)
+    left = size - len(HEADER)
+    while left > len(block):
+        pipe.write(block)
+        left -= len(block)
+    pipe.write((LINE * (left // len(LINE) + 1))[: left - 2] + b"\r\n")
+
+
+def stream_run(cmd, size):
+    """Runs `cmd` with the message piped into its stdin; returns (wall seconds, the
+    --json object, peak RSS in KiB)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err)
+        # Ends our own child by its PID if it hangs.
+        watchdog = threading.Timer(RUN_TIMEOUT, p.kill)
+        watchdog.start()
+        try:
+            try:
+                write_message(p.stdin, size)
+                p.stdin.close()
+            except BrokenPipeError:
+                pass
+            _, status, usage = os.wait4(p.pid, 0)
+        finally:
+            watchdog.cancel()
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if p.returncode != 0:
+        raise RuntimeError(f"smtp-send exited {p.returncode}: {(stderr or stdout).strip()[-300:]}")
+    return wall, json.loads(stdout), usage.ru_maxrss
+
+
+def stream_rows(port):
+    """The streaming rows (see the module doc), against fast_sink.py on `port`."""
+    if not STREAM:
+        return
+    mib = 1 << 20
+    size = 1024 * mib if STREAM_GB else (10 * mib if QUICK else 100 * mib)
+    if not os.path.exists(SMTP_SEND_P3):
+        print(f"streaming: skipped, no {os.path.relpath(SMTP_SEND_P3, ROOT)} (scripts/bench builds it)")
+        return
+    base = [SMTP_SEND_P3, "--server", f"127.0.0.1:{port}", "--from", FROM, "--to", "b@example.com", "--json"]
+    runs = [("p3 --message-stream -", base + ["--wasi", "p3", "--message-stream", "-"])]
+    if not STREAM_GB:
+        runs.append(("p2 --message -", base + ["--wasi", "p2", "--message", "-"]))
+    print()
+    print(f"one {size / mib:,.0f} MiB message piped into smtp-send (target/bench-p3), to fast_sink.py:")
+    print(f"{'':<24}{'wall s':>8}{'MB/s':>9}{'peak RSS KiB':>14}{'guest peak B':>14}")
+    for name, cmd in runs:
+        log(f"streaming: {name}")
+        try:
+            wall, out, rss = stream_run(cmd, size)
+        except (RuntimeError, ValueError, json.JSONDecodeError) as e:
+            print(f"{name:<24}FAILED: {e}")
+            continue
+        rate = size / (out["elapsed_ms"] / 1000) / 1e6
+        peak = out.get("guest_memory_peak_bytes", 0)
+        print(f"{name:<24}{wall:>8.2f}{rate:>9.1f}{rss:>14,}{peak:>14,}")
+        sys.stdout.flush()
+
+
 def main():
     if "--wasi-only" in sys.argv[1:]:
         return wasi_only()
@@ -578,6 +664,7 @@ def main():
               f"wall {statistics.median(colds) * 1000:.1f} ms = send phase "
               f"{statistics.median(demo_sends) * 1000:.1f} ms + start-up/load .cwasm/exit "
               f"{statistics.median(starts) * 1000:.1f} ms")
+        stream_rows(fast)
         if overheads:
             print(f"smtp-send process overhead (wall - elapsed_ms) over the runs above: median "
                   f"{statistics.median(overheads) * 1000:.1f} ms (min {min(overheads) * 1000:.1f}, "

@@ -47,6 +47,21 @@ pub trait Network {
     fn now(&self) -> u64;
 }
 
+/// The most of a streamed body held at once: the piece being sent and the one read
+/// ahead (to know whether it is the last), each at most this long.
+pub const STREAM_PIECE: usize = 256 * 1024;
+
+/// A message body that arrives in pieces (the WASI 0.3 build's `stream<u8>`). Blocking
+/// in the `p2` build, async in the `p3` build.
+#[maybe_async::maybe_async(AFIT)]
+#[allow(async_fn_in_trait)] // single-threaded wasm: no `Send` bound wanted
+pub trait BodySource {
+    /// Appends at most `buf.capacity() - buf.len()` bytes of the body to `buf` and
+    /// returns how many; `Ok(0)` once the body has ended complete, `Err` (why) when it
+    /// failed or ended early.
+    async fn read(&mut self, buf: &mut Vec<u8>) -> Result<usize, String>;
+}
+
 /// smtplib's constructor arguments (WIT `client-options`).
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
@@ -71,6 +86,19 @@ pub struct Client<N: Network> {
     read_buf: Vec<u8>,
     /// TLS session tickets for the next connections (resumption).
     tls_sessions: SessionCache,
+}
+
+/// Reads from `body` into `buf` until it holds [`STREAM_PIECE`] bytes or the body ends
+/// (`Ok(true)`).
+#[maybe_async::maybe_async]
+async fn fill<B: BodySource>(body: &mut B, buf: &mut Vec<u8>) -> Result<bool, String> {
+    buf.reserve_exact(STREAM_PIECE.saturating_sub(buf.capacity()));
+    while buf.len() < STREAM_PIECE {
+        if body.read(buf).await? == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// smtplib's LMTP takes a Unix socket path for `host`: WASI 0.2 has no Unix sockets.
@@ -467,6 +495,71 @@ impl<N: Network> Client<N> {
             });
         let elapsed = self.net.now().saturating_sub(start);
         Ok(Delivery::new(*sent, &used, rcpt_dsn, elapsed))
+    }
+
+    /// `sendmail_report` with the body read from `body` as it arrives and sent as it is
+    /// read, in pieces of at most [`STREAM_PIECE`] bytes: over DATA, dot-stuffed across
+    /// pieces and ended with `.`; with CHUNKING, one `BDAT n` per piece and `LAST` on the
+    /// final one. At most two pieces are held, whatever the message's size. No `SIZE=`
+    /// is sent unless given among `mail_options`. A body that fails (or ends early)
+    /// closes the connection before the end of the message is sent, and gives `Io`:
+    /// nothing was delivered.
+    pub async fn sendmail_stream<B: BodySource>(
+        &mut self,
+        from: &str,
+        to: &[String],
+        body: &mut B,
+        mail_options: &[String],
+        rcpt_options: &[String],
+    ) -> Result<Delivery, SmtpError> {
+        let start = self.net.now();
+        Session::check_sendmail(from, to, mail_options, rcpt_options)?;
+        self.ehlo_or_helo_if_needed().await?;
+        let each = vec![rcpt_options.to_vec(); to.len()];
+        match self
+            .exec(|s| s.begin_sendmail_stream(from, to, mail_options, &each))
+            .await?
+        {
+            Outcome::PieceWanted => {}
+            _ => return Err(internal("sendmail-stream")),
+        }
+        let mut current = Vec::with_capacity(STREAM_PIECE);
+        let mut next = Vec::with_capacity(STREAM_PIECE);
+        let mut ended = match fill(body, &mut current).await {
+            Ok(ended) => ended,
+            Err(why) => return Err(self.abort_stream(&why)),
+        };
+        let sent = loop {
+            let last = ended || {
+                match fill(body, &mut next).await {
+                    Ok(e) => ended = e,
+                    Err(why) => return Err(self.abort_stream(&why)),
+                }
+                ended && next.is_empty()
+            };
+            let outcome = self.exec(|s| s.begin_piece(&current, last)).await?;
+            match (outcome, last) {
+                (Outcome::PieceWanted, false) => {}
+                (Outcome::Sent(sent), true) => break sent,
+                _ => return Err(internal("a piece of the body")),
+            }
+            std::mem::swap(&mut current, &mut next);
+            next.clear();
+        };
+        let rcpt_dsn = self.session.does_esmtp()
+            && rcpt_options.iter().any(|o| {
+                let upper = o.to_ascii_uppercase();
+                upper.starts_with("NOTIFY=") || upper.starts_with("ORCPT=")
+            });
+        let elapsed = self.net.now().saturating_sub(start);
+        Ok(Delivery::new(*sent, mail_options, rcpt_dsn, elapsed))
+    }
+
+    /// Ends a streamed `sendmail` whose body failed (see [`Session::abort_stream`]).
+    fn abort_stream(&mut self, why: &str) -> SmtpError {
+        let error = self.session.abort_stream(why);
+        self.sync();
+        error
     }
 
     /// The time now on the network's clock (ns).

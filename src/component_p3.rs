@@ -26,6 +26,7 @@ wit_bindgen_p3::generate!({
 });
 
 use exports::smtplib::smtp::client as wit;
+use wit_bindgen_p3::rt::async_support::{FutureReader, StreamReader, StreamResult};
 
 crate::wit_convert::wit_conversions!();
 
@@ -281,6 +282,32 @@ impl wit::GuestClient for Client {
             .map_err(error_to_wit)
     }
 
+    async fn sendmail_stream(
+        &self,
+        from_addr: String,
+        to_addrs: Vec<String>,
+        body: StreamReader<u8>,
+        body_end: FutureReader<Result<(), String>>,
+        mail_options: Vec<String>,
+        rcpt_options: Vec<String>,
+    ) -> Result<wit::Delivery, wit::SmtpError> {
+        let mut source = WitBody {
+            stream: Some(body),
+            end: Some(body_end),
+        };
+        let mut c = self.0.lock().await;
+        c.sendmail_stream(
+            &from_addr,
+            &to_addrs,
+            &mut source,
+            &mail_options,
+            &rcpt_options,
+        )
+        .await
+        .map(delivery_to_wit)
+        .map_err(error_to_wit)
+    }
+
     async fn send_message(
         &self,
         msg: Vec<u8>,
@@ -332,6 +359,52 @@ impl wit::GuestClient for Client {
 
     async fn is_connected(&self) -> bool {
         self.0.lock().await.is_connected()
+    }
+}
+
+/// `sendmail-stream`'s body: the `stream<u8>`, then `body-end` to tell a complete body
+/// from one whose writer gave up.
+struct WitBody {
+    stream: Option<StreamReader<u8>>,
+    end: Option<FutureReader<Result<(), String>>>,
+}
+
+impl client::BodySource for WitBody {
+    async fn read(&mut self, buf: &mut Vec<u8>) -> Result<usize, String> {
+        loop {
+            let Some(stream) = self.stream.as_mut() else {
+                return Ok(0);
+            };
+            let before = buf.len();
+            let (status, filled) = stream.read(std::mem::take(buf)).await;
+            *buf = filled;
+            let n = buf.len().saturating_sub(before);
+            match status {
+                StreamResult::Complete(_) if n > 0 => return Ok(n),
+                StreamResult::Complete(_) => continue,
+                StreamResult::Dropped if n > 0 => {
+                    self.stream = None;
+                    self.finish().await?;
+                    return Ok(n);
+                }
+                StreamResult::Dropped => {
+                    self.stream = None;
+                    self.finish().await?;
+                    return Ok(0);
+                }
+                StreamResult::Cancelled => return Err("the body stream was cancelled".into()),
+            }
+        }
+    }
+}
+
+impl WitBody {
+    /// The stream has ended: `body-end` says whether it held the whole message.
+    async fn finish(&mut self) -> Result<(), String> {
+        match self.end.take() {
+            Some(end) => end.await,
+            None => Err("body-end was already read".into()),
+        }
     }
 }
 

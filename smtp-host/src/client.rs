@@ -676,6 +676,10 @@ forward! {
     fn is_connected() -> Result<bool> => call_is_connected;
 }
 
+#[cfg(feature = "p3")]
+#[path = "p3_stream.rs"]
+mod p3_stream;
+
 /// Calls into a WASI 0.3 instance: exports by name, arguments as owned values (a
 /// concurrent call may outlive the borrow), results unwrapped from their tuple.
 #[cfg(feature = "p3")]

@@ -106,6 +106,120 @@ pub fn encode_body(msg: &[u8]) -> Vec<u8> {
     body_parts(msg).concat()
 }
 
+/// [`encode_body`] for a message that arrives in pieces (a streamed body): feed each
+/// piece to [`DotStuffer::push`] as it comes and call [`DotStuffer::finish`] at the end;
+/// the output joined is exactly `encode_body` of the pieces joined, however the message
+/// was split (a CRLF, a bare CR or a dot at a line start may straddle two pieces). Holds
+/// two flags between pieces, never the message.
+#[derive(Debug, Clone)]
+pub struct DotStuffer {
+    /// The next byte starts a line (true before the first byte).
+    line_start: bool,
+    /// The last byte seen was a CR already sent as CRLF: an LF right after it is its own.
+    after_cr: bool,
+    /// The last byte seen was a CR or an LF (so the body already ends with CRLF).
+    ends_eol: bool,
+}
+
+impl Default for DotStuffer {
+    fn default() -> Self {
+        DotStuffer {
+            line_start: true,
+            after_cr: false,
+            ends_eol: false,
+        }
+    }
+}
+
+impl DotStuffer {
+    /// Appends the wire form of `piece` to `out`: line ends as CRLF, dots doubled at
+    /// line starts.
+    pub fn push(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        let Some(&last) = piece.last() else {
+            return;
+        };
+        let mut i = 0;
+        if self.after_cr && piece.first() == Some(&b'\n') {
+            i = 1;
+        }
+        self.after_cr = false;
+        while let Some(&b) = piece.get(i) {
+            if self.line_start && b == b'.' {
+                out.push(b'.');
+            }
+            self.line_start = false;
+            let Some(end) = find_line_end(piece, i) else {
+                out.extend_from_slice(piece.get(i..).unwrap_or_default());
+                break;
+            };
+            out.extend_from_slice(piece.get(i..end).unwrap_or_default());
+            out.extend_from_slice(b"\r\n");
+            self.line_start = true;
+            i = match (piece.get(end), piece.get(end + 1)) {
+                (Some(b'\r'), Some(b'\n')) => end + 2,
+                (Some(b'\r'), None) => {
+                    self.after_cr = true;
+                    end + 1
+                }
+                _ => end + 1,
+            };
+        }
+        self.ends_eol = last == b'\r' || last == b'\n';
+    }
+
+    /// Appends the end of the data: CRLF unless the body ended with a line end, then
+    /// `.CRLF`.
+    pub fn finish(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if self.ends_eol {
+            b".\r\n"
+        } else {
+            b"\r\n.\r\n"
+        });
+    }
+}
+
+/// The BDAT framing of a message that arrives in pieces: each piece goes as one
+/// `BDAT n` chunk exactly as it is, and the last as `BDAT n LAST` with CRLF added when
+/// the message does not end with one (as [`bdat_last_parts`] does for a whole message).
+#[derive(Debug, Clone, Default)]
+pub struct BdatFramer {
+    /// The message so far ends with CRLF.
+    ends_crlf: bool,
+    /// The message so far ends with CR.
+    ends_cr: bool,
+}
+
+impl BdatFramer {
+    /// One chunk: its `BDAT` line and its bytes (with the final CRLF on the last chunk
+    /// when the message needs it), ready to write.
+    pub fn chunk(&mut self, piece: &[u8], last: bool) -> Vec<u8> {
+        if let Some(&end) = piece.last() {
+            self.ends_crlf = if piece.len() >= 2 {
+                piece.ends_with(b"\r\n")
+            } else {
+                self.ends_cr && end == b'\n'
+            };
+            self.ends_cr = end == b'\r';
+        }
+        let crlf: &[u8] = if last && !self.ends_crlf {
+            b"\r\n"
+        } else {
+            b""
+        };
+        let len = piece.len() + crlf.len();
+        let head = if last {
+            format!("BDAT {len} LAST\r\n")
+        } else {
+            format!("BDAT {len}\r\n")
+        };
+        let mut out = Vec::with_capacity(head.len() + len);
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(piece);
+        out.extend_from_slice(crlf);
+        out
+    }
+}
+
 /// Ones in the low bit of every byte of a word.
 const LOW: u64 = 0x0101_0101_0101_0101;
 /// Ones in the high bit of every byte of a word.
@@ -497,6 +611,96 @@ mod receivers {
                 Ok(msg) => check_bdat(&msg)?,
                 Err(_) => prop_assert!(!text.is_ascii()),
             }
+        }
+    }
+}
+
+/// Streamed bodies: chunked encoding equals whole-message encoding for any split.
+#[cfg(test)]
+mod streamed {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn stuffed(pieces: &[&[u8]]) -> Vec<u8> {
+        let mut s = DotStuffer::default();
+        let mut out = Vec::new();
+        for p in pieces {
+            s.push(p, &mut out);
+        }
+        s.finish(&mut out);
+        out
+    }
+
+    fn framed(pieces: &[&[u8]]) -> (Vec<u8>, bool) {
+        // The chunks' payloads joined, and whether every chunk but the last is plain.
+        let mut f = BdatFramer::default();
+        let mut payload = Vec::new();
+        let mut ok = true;
+        for (i, p) in pieces.iter().enumerate() {
+            let last = i + 1 == pieces.len();
+            let chunk = f.chunk(p, last);
+            let head_end = chunk.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+            let head = std::str::from_utf8(&chunk[..head_end]).unwrap();
+            let body = &chunk[head_end..];
+            ok &= head == format!("BDAT {}{}\r\n", body.len(), if last { " LAST" } else { "" });
+            payload.extend_from_slice(body);
+        }
+        (payload, ok)
+    }
+
+    #[test]
+    fn splits_inside_crlf_and_before_dots() {
+        assert_eq!(stuffed(&[b"a\r", b"\n.b"]), encode_body(b"a\r\n.b"));
+        assert_eq!(stuffed(&[b"a\r", b".b"]), encode_body(b"a\r.b"));
+        assert_eq!(
+            stuffed(&[b"a\r", b"", b"\n", b".", b"\r\n"]),
+            b"a\r\n..\r\n.\r\n"
+        );
+        assert_eq!(stuffed(&[]), encode_body(b""));
+        assert_eq!(stuffed(&[b"", b""]), b"\r\n.\r\n");
+        assert_eq!(stuffed(&[b".", b"."]), encode_body(b".."));
+    }
+
+    #[test]
+    fn bdat_chunks_add_crlf_only_at_the_end() {
+        let mut f = BdatFramer::default();
+        assert_eq!(f.chunk(b"a\r", false), b"BDAT 2\r\na\r");
+        assert_eq!(f.chunk(b"\n", true), b"BDAT 1 LAST\r\n\n");
+        let mut f = BdatFramer::default();
+        assert_eq!(f.chunk(b".x", false), b"BDAT 2\r\n.x");
+        assert_eq!(f.chunk(b"", true), b"BDAT 2 LAST\r\n\r\n");
+        let mut f = BdatFramer::default();
+        assert_eq!(f.chunk(b"x\r\n", false), b"BDAT 3\r\nx\r\n");
+        assert_eq!(f.chunk(b"", true), b"BDAT 0 LAST\r\n");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// However the message is cut, the DATA pieces join to `encode_body` and the
+        /// BDAT payloads join to `bdat_last`'s.
+        #[test]
+        fn chunked_equals_whole(
+            msg in proptest::collection::vec(prop_oneof![
+                Just(b'.'), Just(b'\r'), Just(b'\n'), Just(b'x'), any::<u8>()
+            ], 0..300),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(msg.len() + 1)).collect();
+            points.sort_unstable();
+            let mut pieces: Vec<&[u8]> = Vec::new();
+            let mut from = 0;
+            for p in points {
+                pieces.push(&msg[from..p]);
+                from = p;
+            }
+            pieces.push(&msg[from..]);
+            prop_assert_eq!(stuffed(&pieces), encode_body(&msg));
+            let (payload, heads_ok) = framed(&pieces);
+            prop_assert!(heads_ok);
+            let whole = bdat_last(&msg);
+            let head_end = whole.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+            prop_assert_eq!(payload, whole[head_end..].to_vec());
         }
     }
 }

@@ -69,6 +69,9 @@ pub enum Outcome {
     /// STARTTLS was answered 220 and nothing followed it: the driver runs the handshake
     /// now, then calls [`Session::tls_established`].
     TlsReady(Reply),
+    /// A streamed `sendmail`: the server waits for the body; give the next piece with
+    /// [`Session::begin_piece`] (or end the transaction with [`Session::abort_stream`]).
+    PieceWanted,
 }
 
 /// What a delivered message's transaction learned: the report behind `sendmail`'s
@@ -112,6 +115,15 @@ struct Pending {
     body: Option<BodyKind>,
     /// What the transcript shows instead of the head (credentials).
     shown: Option<String>,
+    /// A piece of a streamed body, in wire form, after the head.
+    piece: Option<Piece>,
+}
+
+/// A piece of a streamed body, encoded for the wire (dot-stuffed, or a BDAT chunk).
+struct Piece {
+    bytes: Vec<u8>,
+    /// It carries the end of the message.
+    last: bool,
 }
 
 impl Pending {
@@ -120,6 +132,7 @@ impl Pending {
             head,
             body: None,
             shown: None,
+            piece: None,
         }
     }
 }
@@ -550,12 +563,51 @@ impl Session {
         for (addr, options) in to.iter().zip(rcpt_options) {
             Session::check_sendmail(from, std::slice::from_ref(addr), mail_options, options)?;
         }
+        self.begin_transaction(from, to, Some(msg), mail_options, rcpt_options)
+    }
+
+    /// `begin_sendmail_each` for a body streamed in pieces of unknown total size: no
+    /// `SIZE=` is added (a caller that knows the size passes `SIZE=n` among
+    /// `mail_options`). Once the server waits for the body, [`Outcome::PieceWanted`];
+    /// then [`Session::begin_piece`] for each piece, the last with `last`.
+    pub fn begin_sendmail_stream(
+        &mut self,
+        from: &str,
+        to: &[String],
+        mail_options: &[String],
+        rcpt_options: &[Vec<String>],
+    ) -> Result<(), SmtpError> {
+        if rcpt_options.len() != to.len() {
+            return Err(SmtpError::InvalidArgument(
+                "one list of RCPT options per recipient is needed".into(),
+            ));
+        }
+        Session::check_sendmail(from, to, mail_options, &[])?;
+        for (addr, options) in to.iter().zip(rcpt_options) {
+            Session::check_sendmail(from, std::slice::from_ref(addr), mail_options, options)?;
+        }
+        self.begin_transaction(from, to, None, mail_options, rcpt_options)
+    }
+
+    /// Plans MAIL, RCPT and the body: the whole message `msg`, or (`None`) a streamed
+    /// body.
+    fn begin_transaction(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: Option<Vec<u8>>,
+        mail_options: &[String],
+        rcpt_options: &[Vec<String>],
+    ) -> Result<(), SmtpError> {
         if !matches!(self.phase, Phase::Idle) {
             return Err(not_connected());
         }
         let esmtp = self.hello.does_esmtp;
         let mut esmtp_opts = Vec::with_capacity(mail_options.len() + 1);
-        if esmtp && self.hello.features.has("size") {
+        if let Some(msg) = msg
+            .as_ref()
+            .filter(|_| esmtp && self.hello.features.has("size"))
+        {
             esmtp_opts.push(format!("SIZE={}", msg.len()));
         }
         esmtp_opts.extend(mail_options.iter().cloned());
@@ -598,17 +650,63 @@ impl Session {
         } else {
             BodyKind::Dot
         };
-        let (txn, first) = Transaction::sendmail(
-            from.to_string(),
-            to.to_vec(),
-            msg,
-            mail_line,
-            rcpt_lines,
-            pipelining,
-            body,
-            self.config.lmtp,
-        );
+        let (txn, first) = match msg {
+            Some(msg) => Transaction::sendmail(
+                from.to_string(),
+                to.to_vec(),
+                msg,
+                mail_line,
+                rcpt_lines,
+                pipelining,
+                body,
+                self.config.lmtp,
+            ),
+            None => Transaction::streamed(
+                from.to_string(),
+                to.to_vec(),
+                mail_line,
+                rcpt_lines,
+                pipelining,
+                body,
+                self.config.lmtp,
+            ),
+        };
         self.begin(Op::Transaction(Box::new(txn)), first)
+    }
+
+    /// Plans the next piece of a streamed body (after [`Outcome::PieceWanted`]); `last`
+    /// ends the message (DATA's `.`, or `BDAT n LAST`). Its outcome is
+    /// [`Outcome::PieceWanted`] again, or after the last piece [`Outcome::Sent`].
+    pub fn begin_piece(&mut self, bytes: &[u8], last: bool) -> Result<(), SmtpError> {
+        let pending = match &mut self.phase {
+            Phase::Busy(Op::Transaction(txn)) if self.pending.is_none() => txn.piece(bytes, last),
+            Phase::Closed => return Err(not_connected()),
+            _ => None,
+        };
+        let Some(pending) = pending else {
+            return Err(SmtpError::InvalidArgument(
+                "no streamed message is waiting for its body".into(),
+            ));
+        };
+        self.outcome = None;
+        self.deadline = None;
+        self.pending = Some(pending);
+        Ok(())
+    }
+
+    /// The body's source failed or ended early (`why`) during a streamed `sendmail`:
+    /// the message cannot be finished, and a DATA cannot be taken back, so the
+    /// connection is closed without the end of data (the server discards the
+    /// transaction; nothing is delivered). The error to report, `Io`.
+    pub fn abort_stream(&mut self, why: &str) -> SmtpError {
+        let streaming =
+            matches!(&self.phase, Phase::Busy(Op::Transaction(txn)) if txn.wants_piece());
+        self.close();
+        SmtpError::Io(if streaming {
+            format!("the message body failed ({why}): the transaction was abandoned before the end of the message and the connection closed; nothing was delivered")
+        } else {
+            format!("the message body failed ({why}); the connection was closed and nothing was delivered")
+        })
     }
 
     /// Checks `sendmail`'s arguments as its commands will carry them, so that a caller
@@ -672,6 +770,7 @@ impl Session {
                     head: format!("AUTH {mechanism} {encoded}\r\n").into_bytes(),
                     body: None,
                     shown: Some(format!("AUTH {mechanism} <credentials hidden>\r\n")),
+                    piece: None,
                 }
             }
             None => Pending::line(format!("AUTH {mechanism}\r\n").into_bytes()),
@@ -699,6 +798,7 @@ impl Session {
             head: format!("{encoded}\r\n").into_bytes(),
             body: None,
             shown: Some("<credentials hidden>\r\n".into()),
+            piece: None,
         };
         self.begin(Op::Auth(None), pending)
     }
@@ -733,6 +833,9 @@ impl Session {
                 }
             }
         }
+        if let Some(piece) = &pending.piece {
+            parts.push(&piece.bytes);
+        }
         if self.log.enabled() {
             // Commands in full; the message summarised past the transcript's caps.
             match &pending.shown {
@@ -760,14 +863,25 @@ impl Session {
             Ok(()) => true,
             Err(e) => e.written >= total,
         };
-        if let (Some(_), Phase::Busy(Op::Transaction(txn))) = (pending.body, &mut self.phase) {
+        let carries_end = pending.body.is_some() || pending.piece.as_ref().is_some_and(|p| p.last);
+        if let (true, Phase::Busy(Op::Transaction(txn))) = (carries_end, &mut self.phase) {
             // Every byte of the message and its end handed over: the server may have it.
             if complete {
                 txn.message_sent();
             }
         }
         match result {
-            Ok(()) => self.deadline = Some(now.saturating_add(self.config.timeout_ns)),
+            Ok(()) => {
+                if let Phase::Busy(Op::Transaction(txn)) = &self.phase {
+                    if pending.piece.is_some() && txn.wants_piece() {
+                        // A DATA piece: no reply is due, the next piece may go.
+                        self.deadline = None;
+                        self.outcome = Some(Ok(Outcome::PieceWanted));
+                        return;
+                    }
+                }
+                self.deadline = Some(now.saturating_add(self.config.timeout_ns))
+            }
             Err(WriteError { error, .. }) => self.fail(match error {
                 SmtpError::Io(m) => SmtpError::ServerDisconnected(format!("write failed: {m}")),
                 other => other,
@@ -895,6 +1009,10 @@ impl Session {
                 let shifted = txn.verdict_may_be_shifted();
                 match txn.on_reply(reply) {
                     Step::Wait => {}
+                    Step::Ready => {
+                        self.deadline = None;
+                        self.outcome = Some(Ok(Outcome::PieceWanted));
+                    }
                     Step::Send(pending) => self.plan(pending),
                     Step::Done(Ok(_)) if shifted && self.parser.buffered() > 0 => {
                         // More replies than commands, and the verdict was one of several

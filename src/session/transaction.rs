@@ -39,12 +39,19 @@ enum Stage {
     DrainDot,
     /// The reply to the RSET after a refusal.
     Rset,
+    /// A streamed body: waiting for the caller's next piece (nothing is awaited from the
+    /// server).
+    Body,
+    /// A streamed body over BDAT: the reply to a chunk that is not the last.
+    Chunk,
 }
 
 /// What the session does next.
 pub(super) enum Step {
     /// Wait for the next reply.
     Wait,
+    /// A streamed body may go now: the operation pauses for its first piece.
+    Ready,
     /// Write this, then wait.
     Send(Pending),
     /// The operation ended; the connection stays open.
@@ -75,6 +82,17 @@ pub(super) struct Transaction {
     sent: bool,
     /// The outcome already known (a refusal) while the rest is read or reset.
     failure: Option<SmtpError>,
+    /// The body is streamed: sent piece by piece after MAIL and RCPT (and DATA's 354),
+    /// `msg` stays empty.
+    streamed: Option<Stream>,
+}
+
+/// The encoder state of a streamed body.
+pub(super) enum Stream {
+    /// DATA: line ends and dots across pieces.
+    Dot(crate::protocol::data::DotStuffer),
+    /// BDAT: one chunk per piece.
+    Bdat(crate::protocol::data::BdatFramer),
 }
 
 fn rset() -> Pending {
@@ -86,6 +104,7 @@ fn message_pending(head: Vec<u8>, body: BodyKind) -> Pending {
         head,
         body: Some(body),
         shown: None,
+        piece: None,
     }
 }
 
@@ -137,6 +156,7 @@ impl Transaction {
             finals: Vec::new(),
             sent: false,
             failure: None,
+            streamed: None,
         };
         (txn, first)
     }
@@ -160,7 +180,103 @@ impl Transaction {
             finals: Vec::new(),
             sent: false,
             failure: None,
+            streamed: None,
         }
+    }
+
+    /// A `sendmail` transaction whose body is streamed, and its first write: MAIL alone
+    /// in lockstep; under PIPELINING MAIL, every RCPT and (for DATA) DATA. Once the
+    /// recipients are accepted (and DATA answered 354) it pauses with [`Step::Ready`],
+    /// and [`Transaction::piece`] plans each piece of the body.
+    pub(super) fn streamed(
+        from: String,
+        to: Vec<String>,
+        mail_line: Vec<u8>,
+        rcpt_lines: Vec<Vec<u8>>,
+        pipelined: bool,
+        body: BodyKind,
+        lmtp: bool,
+    ) -> (Transaction, Pending) {
+        let first = if pipelined {
+            let mut head = mail_line;
+            for line in &rcpt_lines {
+                head.extend_from_slice(line);
+            }
+            if body == BodyKind::Dot {
+                head.extend_from_slice(b"DATA\r\n");
+            }
+            Pending::line(head)
+        } else {
+            Pending::line(mail_line)
+        };
+        let stream = match body {
+            BodyKind::Dot => Stream::Dot(Default::default()),
+            BodyKind::Bdat => Stream::Bdat(Default::default()),
+        };
+        let txn = Transaction {
+            msg: Vec::new(),
+            body,
+            from,
+            to,
+            rcpt_lines,
+            pipelined,
+            lmtp,
+            data_only: false,
+            stage: Stage::Mail,
+            refused: Vec::new(),
+            accepted: Vec::new(),
+            accepted_replies: Vec::new(),
+            finals: Vec::new(),
+            sent: false,
+            failure: None,
+            streamed: Some(stream),
+        };
+        (txn, first)
+    }
+
+    /// Whether the transaction waits for the caller's next piece of a streamed body.
+    pub(super) fn wants_piece(&self) -> bool {
+        self.stage == Stage::Body
+    }
+
+    /// The write that carries the next piece of a streamed body (`last`: and its end),
+    /// or `None` when the transaction is not waiting for one. After the last piece the
+    /// verdict is awaited; after another, the reply to its BDAT chunk, or (DATA)
+    /// nothing.
+    pub(super) fn piece(&mut self, bytes: &[u8], last: bool) -> Option<Pending> {
+        if self.stage != Stage::Body {
+            return None;
+        }
+        let mut out = Vec::new();
+        match self.streamed.as_mut()? {
+            Stream::Dot(stuffer) => {
+                out.reserve(bytes.len() + bytes.len() / 32 + 5);
+                stuffer.push(bytes, &mut out);
+                if last {
+                    stuffer.finish(&mut out);
+                }
+            }
+            Stream::Bdat(framer) => out = framer.chunk(bytes, last),
+        }
+        self.stage = if last {
+            Stage::Final
+        } else if self.body == BodyKind::Bdat {
+            Stage::Chunk
+        } else {
+            Stage::Body
+        };
+        Some(Pending {
+            head: Vec::new(),
+            body: None,
+            shown: None,
+            piece: Some(super::Piece { bytes: out, last }),
+        })
+    }
+
+    /// A streamed BDAT transaction sends no DATA or BDAT in its pipelined batch, so
+    /// after a refusal there is no reply to drain for one.
+    fn drains_data(&self) -> bool {
+        !(self.streamed.is_some() && self.body == BodyKind::Bdat)
     }
 
     /// The message, as the caller gave it in wire form.
@@ -249,6 +365,9 @@ impl Transaction {
             Stage::Data => self.on_data(reply),
             Stage::Final => self.on_final(reply),
             Stage::DrainRcpt(left) => {
+                if left <= 1 && !self.drains_data() {
+                    return self.reset();
+                }
                 self.stage = if left > 1 {
                     Stage::DrainRcpt(left - 1)
                 } else {
@@ -256,6 +375,10 @@ impl Transaction {
                 };
                 Step::Wait
             }
+            Stage::Body => Step::Close(Err(SmtpError::MalformedReply(format!(
+                "a reply while the message was being sent ({reply}); connection closed"
+            )))),
+            Stage::Chunk => self.on_chunk(reply),
             Stage::DrainData => {
                 if self.body == BodyKind::Dot && reply.code == 354 {
                     // The server still wants data though the transaction failed: end it
@@ -289,6 +412,9 @@ impl Transaction {
             return self.reset();
         }
         let left = self.rcpt_lines.len().saturating_sub(next_rcpt);
+        if left == 0 && !self.drains_data() {
+            return self.reset();
+        }
         self.stage = if left > 0 {
             Stage::DrainRcpt(left)
         } else {
@@ -348,6 +474,10 @@ impl Transaction {
             return self.refuse(error, next);
         }
         match (self.body, self.pipelined) {
+            (BodyKind::Bdat, _) if self.streamed.is_some() => {
+                self.stage = Stage::Body;
+                Step::Ready
+            }
             (BodyKind::Dot, _) => {
                 self.stage = Stage::Data;
                 if self.pipelined {
@@ -368,6 +498,10 @@ impl Transaction {
     }
 
     fn on_data(&mut self, reply: Reply) -> Step {
+        if reply.code == 354 && self.streamed.is_some() {
+            self.stage = Stage::Body;
+            return Step::Ready;
+        }
         if reply.code == 354 {
             self.stage = Stage::Final;
             return Step::Send(message_pending(Vec::new(), BodyKind::Dot));
@@ -377,6 +511,21 @@ impl Transaction {
         if self.data_only {
             return Step::Done(Err(error));
         }
+        if code == 421 {
+            return Step::Close(Err(error));
+        }
+        self.failure = Some(error);
+        self.reset()
+    }
+
+    /// The reply to a BDAT chunk that was not the last: 250 lets the next piece go.
+    fn on_chunk(&mut self, reply: Reply) -> Step {
+        if reply.code == 250 {
+            self.stage = Stage::Body;
+            return Step::Ready;
+        }
+        let code = reply.code;
+        let error = SmtpError::DataError(reply);
         if code == 421 {
             return Step::Close(Err(error));
         }

@@ -7,3 +7,4 @@ pub mod peer;
 mod mailer;
 mod matrix;
 mod policy;
+mod stream;

@@ -392,11 +392,12 @@ impl Server {
                         return;
                     }
                     self.mode = Mode::Command;
-                    let chunk = std::mem::take(&mut self.bdat);
                     if refused {
+                        self.bdat.clear();
                         continue;
                     }
                     if !self.mail || self.rcpts.is_empty() {
+                        self.bdat.clear();
                         self.reply(
                             Answer::Message("*".into()),
                             "503 5.5.1 no valid recipients\r\n".into(),
@@ -404,7 +405,9 @@ impl Server {
                         continue;
                     }
                     if last {
-                        self.verdicts(chunk);
+                        // The message is every chunk since MAIL, joined.
+                        let msg = std::mem::take(&mut self.bdat);
+                        self.verdicts(msg);
                     } else {
                         self.reply(Answer::Other, "250 2.0.0 chunk ok\r\n".into());
                     }
@@ -546,6 +549,7 @@ impl Server {
                 if self.reply(Answer::Rset, "250 2.0.0 Ok\r\n".into()) {
                     self.mail = false;
                     self.rcpts.clear();
+                    self.bdat.clear();
                 }
             }
             "NOOP" => {

@@ -33,6 +33,12 @@ Options:
                          unless --send-message)
   --message FILE|-       send this file (or stdin) byte for byte; default: a small
                          generated test message
+  --message-stream FILE|-
+                         send this file (or stdin) byte for byte, streamed: read and
+                         sent as it goes (sendmail-stream), so memory stays flat
+                         whatever its size; no SIZE= unless given with --mail-option.
+                         Needs --wasi p3; prints the guest's memory peak to stderr.
+                         From stdin, one message (--count 1)
   --mail-option OPT      an ESMTP option for MAIL FROM, such as BODY=8BITMIME (repeatable)
   --rcpt-option OPT      an ESMTP option for every RCPT TO (repeatable)
   --local-hostname NAME  the name sent in EHLO/HELO (default localhost)
@@ -116,6 +122,8 @@ pub struct Args {
     pub to: Vec<String>,
     /// `--message`: the file to send (`-` is stdin), if given.
     pub message: Option<String>,
+    /// `--message-stream`: the file to stream (`-` is stdin), if given (WASI 0.3 only).
+    pub message_stream: Option<String>,
     /// `--mail-option`: ESMTP options for MAIL FROM.
     pub mail_options: Vec<String>,
     /// `--rcpt-option`: ESMTP options for every RCPT TO.
@@ -224,6 +232,7 @@ impl Default for Args {
             from: None,
             to: Vec::new(),
             message: None,
+            message_stream: None,
             mail_options: Vec::new(),
             rcpt_options: Vec::new(),
             local_hostname: None,
@@ -331,6 +340,7 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
             "--from" => args.from = Some(value),
             "--to" => args.to.push(value),
             "--message" => args.message = Some(value),
+            "--message-stream" => args.message_stream = Some(value),
             "--mail-option" => args.mail_options.push(value),
             "--rcpt-option" => args.rcpt_options.push(value),
             "--local-hostname" => args.local_hostname = Some(value),
@@ -380,6 +390,25 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
     }
     check_tls(&args)?;
     check_auth(&args)?;
+    if args.message_stream.is_some() {
+        if args.wasi != smtp_host::Wasi::P3 {
+            return Err(
+                "--message-stream needs --wasi p3 (sendmail-stream is in the WASI 0.3 build only)"
+                    .into(),
+            );
+        }
+        if args.message.is_some()
+            || args.send_message
+            || args.connections.is_some()
+            || args.server.is_none()
+        {
+            return Err("--message-stream needs --server, and goes without --message, --send-message and --connections".into());
+        }
+        // Stdin can be read once: a second message from it would be empty.
+        if args.message_stream.as_deref() == Some("-") && args.count != 1 {
+            return Err("--message-stream - (stdin) sends one message: --count must be 1".into());
+        }
+    }
     args.mailer
         .check(args.message.is_some(), args.send_message)?;
     if args.wasi == smtp_host::Wasi::P3 && (args.mailer.composes() || args.mailer.has_options()) {
@@ -548,11 +577,12 @@ fn switch_name(name: &str) -> Option<&'static str> {
 
 /// The canonical spelling of a flag that takes a value, if `name` is one.
 fn flag_name(name: &str) -> Option<&'static str> {
-    const FLAGS: [&str; 22] = [
+    const FLAGS: [&str; 23] = [
         "--server",
         "--from",
         "--to",
         "--message",
+        "--message-stream",
         "--mail-option",
         "--rcpt-option",
         "--local-hostname",
@@ -648,6 +678,20 @@ mod tests {
             Command::Run(a) => Ok(*a),
             Command::Help => Err("help".into()),
         }
+    }
+
+    #[test]
+    fn message_stream_from_stdin_is_one_message() {
+        let base = [
+            "--wasi", "p3", "--server", "h", "--to", "b@x", "--count", "2",
+        ];
+        let with = |m: &str| {
+            let mut v = base.to_vec();
+            v.extend(["--message-stream", m]);
+            run(&v)
+        };
+        assert!(with("-").unwrap_err().contains("--count must be 1"));
+        assert_eq!(with("m.eml").map(|a| a.count), Ok(2));
     }
 
     #[test]

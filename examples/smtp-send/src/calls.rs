@@ -8,9 +8,20 @@ use smtp_host::{
 };
 use wasmtime::Result;
 
+use crate::args::Args;
+
 /// A `client` resource's methods that [`crate::session`] calls, with smtp-host's
 /// result shapes, and the mailer's two sends.
 pub trait Calls {
+    /// `--message-stream`: `sendmail-stream` with the body read from `path` (`-`:
+    /// stdin), the refusals and the delivery report.
+    async fn stream_message(
+        &mut self,
+        args: &Args,
+        from: &str,
+        to: &[String],
+        path: &str,
+    ) -> Call<(Vec<Refusal>, Option<Delivery>)>;
     /// `connect(host, port)`.
     async fn connect(&mut self, host: &str, port: Option<u16>) -> Call<Reply>;
     /// `connect-tls(host, port, config)`.
@@ -137,6 +148,16 @@ macro_rules! client_calls {
 impl Calls for AsyncClient {
     client_calls!();
 
+    async fn stream_message(
+        &mut self,
+        args: &Args,
+        from: &str,
+        to: &[String],
+        path: &str,
+    ) -> Call<(Vec<Refusal>, Option<Delivery>)> {
+        crate::stream_message(self, args, from, to, path).await
+    }
+
     async fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
         AsyncClient::send_mail(self, mail).await
     }
@@ -155,6 +176,20 @@ impl Calls for AsyncClient {
 #[cfg(feature = "p3")]
 impl Calls for smtp_host::P3Client<'_> {
     client_calls!();
+
+    // args::parse refuses --message-stream with --connections, the only way to these
+    // clients; if a session got here, it fails as a host error.
+    async fn stream_message(
+        &mut self,
+        _args: &Args,
+        _from: &str,
+        _to: &[String],
+        _path: &str,
+    ) -> Call<(Vec<Refusal>, Option<Delivery>)> {
+        Err(wasmtime::format_err!(
+            "--message-stream goes without --connections"
+        ))
+    }
 
     // args::parse refuses the mailer's flags with --wasi p3 (the WASI 0.3 build has
     // no mailer), so a session never gets here; if one did, it fails as a host error.

@@ -250,11 +250,18 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
         let started = std::time::Instant::now();
         let mut sent = 0;
         let mut last = None;
+        // The guest's linear memory peak (the one instance's) goes into the JSON.
+        let peak =
+            |client: &AsyncClient| Some(u64::try_from(client.peak_memory()).unwrap_or(u64::MAX));
         for _ in 0..connections {
             let outcome = session(&mut client, &job, sent, per_connection).await;
             sent += outcome.sent;
             if outcome.result.is_err() {
-                return Outcome { sent, ..outcome };
+                return Outcome {
+                    sent,
+                    guest_memory_peak_bytes: peak(&client),
+                    ..outcome
+                };
             }
             last = Some(outcome);
         }
@@ -263,6 +270,7 @@ fn send(args: &Args, server: &str, to: &[String], message: Option<Vec<u8>>) -> O
             Some(outcome) => Outcome {
                 sent,
                 elapsed_ms: Some(elapsed_ms),
+                guest_memory_peak_bytes: peak(&client),
                 ..outcome
             },
             None => Outcome::host(sent, "no connection was made (--count 0)"),
@@ -285,6 +293,7 @@ fn host_fail(what: &str, e: &dyn std::fmt::Display) -> Outcome {
         delivery: None,
         connections: None,
         instances: None,
+        guest_memory_peak_bytes: None,
     }
 }
 
@@ -360,6 +369,7 @@ async fn session(client: &mut impl Calls, job: &Job, before: u32, count: u32) ->
         delivery: None,
         connections: None,
         instances: None,
+        guest_memory_peak_bytes: None,
     };
     let fail = host_fail;
     let wants_tls = args.tls || args.starttls;
@@ -443,7 +453,12 @@ async fn session(client: &mut impl Calls, job: &Job, before: u32, count: u32) ->
                 &generated
             }
         };
-        let (result, call) = if args.send_message {
+        let (result, call) = if let Some(path) = &args.message_stream {
+            (
+                client.stream_message(args, from, to, path).await,
+                "sendmail-stream",
+            )
+        } else if args.send_message {
             let bytes = match msg {
                 Message::Bytes(b) => b.as_slice(),
                 Message::Text(t) => t.as_bytes(),
@@ -518,6 +533,57 @@ async fn session(client: &mut impl Calls, job: &Job, before: u32, count: u32) ->
 }
 
 /// A call's delivery report as the refusals (what `sendmail` returns) and the report.
+/// `--message-stream`: `sendmail-stream` with the body read from `path` (`-`: stdin)
+/// as the component asks for it; then the guest's memory peak to stderr.
+#[cfg(feature = "p3")]
+async fn stream_message(
+    client: &mut AsyncClient,
+    args: &Args,
+    from: &str,
+    to: &[String],
+    path: &str,
+) -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
+    let body: Box<dyn tokio::io::AsyncRead + Send + Unpin> = if path == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        match tokio::fs::File::open(path).await {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                return Ok(Err(smtp_host::SmtpError::InvalidArgument(format!(
+                    "--message-stream {path}: {e}"
+                ))))
+            }
+        }
+    };
+    let result = client
+        .sendmail_stream(from, to, body, &args.mail_options, &args.rcpt_options)
+        .await;
+    eprintln!(
+        "smtp-send: guest linear memory peak {} bytes",
+        client.peak_memory()
+    );
+    with_delivery(result)
+}
+
+/// Without the `p3` feature there is no WASI 0.3 build (args refuse the flag first).
+#[cfg(not(feature = "p3"))]
+async fn stream_message(
+    _client: &mut AsyncClient,
+    _args: &Args,
+    _from: &str,
+    _to: &[String],
+    _path: &str,
+) -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
+    wasmtime_bail()
+}
+
+#[cfg(not(feature = "p3"))]
+fn wasmtime_bail() -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {
+    Ok(Err(smtp_host::SmtpError::NotSupported(
+        "--message-stream needs smtp-send built with --features p3".into(),
+    )))
+}
+
 fn with_delivery(
     call: smtp_host::Call<Delivery>,
 ) -> smtp_host::Call<(Vec<Refusal>, Option<Delivery>)> {

@@ -42,6 +42,9 @@ pub struct Outcome {
     /// per client for `--wasi p2`, one for all the connections of `--wasi p3
     /// --connections N`; `None` for a connection's own outcome.
     pub instances: Option<u64>,
+    /// The guest's linear memory peak in bytes (`--json`'s `guest_memory_peak_bytes`, on
+    /// success and on failure): for runs over one instance (not `--connections`).
+    pub guest_memory_peak_bytes: Option<u64>,
 }
 
 impl Outcome {
@@ -56,6 +59,7 @@ impl Outcome {
             delivery: None,
             connections: None,
             instances: None,
+            guest_memory_peak_bytes: None,
         }
     }
 
@@ -95,6 +99,7 @@ impl Outcome {
             delivery: None,
             connections: Some(connections),
             instances: None,
+            guest_memory_peak_bytes: None,
         }
     }
 
@@ -134,6 +139,9 @@ impl Outcome {
         top.insert("sent".into(), json!(self.sent));
         if let Some(n) = self.instances {
             top.insert("instances".into(), json!(n));
+        }
+        if let Some(peak) = self.guest_memory_peak_bytes {
+            top.insert("guest_memory_peak_bytes".into(), json!(peak));
         }
         if let Some(connections) = &self.connections {
             let list = connections.iter().map(Outcome::to_json).collect::<Value>();
@@ -422,6 +430,7 @@ mod tests {
             delivery: None,
             connections: None,
             instances: None,
+            guest_memory_peak_bytes: None,
         }
     }
 
@@ -454,6 +463,15 @@ mod tests {
         assert_eq!(
             o.to_json(),
             json!({"ok": true, "sent": 3, "tls": false, "refused": [], "elapsed_ms": 12.5})
+        );
+        let o = Outcome {
+            guest_memory_peak_bytes: Some(2_162_688),
+            ..outcome(Ok(Vec::new()), 1)
+        };
+        assert_eq!(
+            o.to_json(),
+            json!({"ok": true, "sent": 1, "tls": false, "refused": [],
+                "guest_memory_peak_bytes": 2_162_688})
         );
     }
 

@@ -394,3 +394,233 @@ fn p3_some_connections_refused_keep_the_count_honest() {
     }
     assert_eq!(relay.messages().len() as u64, total, "{json}");
 }
+
+/// `sendmail-stream`'s piece size (the component's `STREAM_PIECE`): the body reaches the
+/// wire in pieces of exactly this many bytes, the last one shorter.
+#[cfg(feature = "p3")]
+const PIECE: usize = 256 * 1024;
+
+/// Appends lines to `out` until it is exactly `at` bytes long and ends with CRLF:
+/// filler of every kind (lines starting with `.`, `..`, 998-character lines, short
+/// ones), then two padding lines of at most 998 characters each.
+#[cfg(feature = "p3")]
+fn fill_to(out: &mut Vec<u8>, at: usize, seq: &mut usize) {
+    while at - out.len() > 2000 {
+        let line = match *seq % 5 {
+            0 => format!(".dot line {seq}\r\n"),
+            1 => format!("..two dots {seq}\r\n"),
+            2 => format!("{}\r\n", "L".repeat(998)),
+            3 => format!("short {seq}\r\n"),
+            _ => format!(".{}\r\n", "d".repeat(997)),
+        };
+        out.extend_from_slice(line.as_bytes());
+        *seq += 1;
+    }
+    let gap = at - out.len();
+    for len in [gap / 2, gap - gap / 2] {
+        out.extend_from_slice("p".repeat(len - 2).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    assert_eq!(out.len(), at);
+}
+
+/// A message of about 5 MB whose 256 KiB piece boundaries fall inside CRLFs, inside
+/// `.\r\n` lines (before, after and in the middle of the dot) and before lines that
+/// start with dots; with 998-character lines (the RFC 5321 limit, also aiosmtpd's and
+/// Postfix's) throughout. Only CRLF line ends, so DATA and BDAT both keep it byte-exact.
+#[cfg(feature = "p3")]
+fn boundary_message() -> Vec<u8> {
+    // (the text around a boundary, the boundary's offset in it)
+    let patterns: [(&[u8], usize); 7] = [
+        (b"CRLF split here\r\n", 16),      // CR | LF
+        (b".\r\n", 0),                     // CRLF | .CRLF
+        (b".\r\n", 1),                     // . | CRLF
+        (b".\r\n", 2),                     // .CR | LF
+        (b"..two dots at the end\r\n", 1), // . | .
+        (b"end\r\n.\r\n", 4),              // CR | LF . CRLF
+        (b".\r\n.\r\n", 3),                // .CRLF | .CRLF
+    ];
+    let mut out =
+        b"From: a@example.com\r\nTo: b@example.com\r\nSubject: streamed\r\nMessage-ID: <s@example.com>\r\n\r\n"
+            .to_vec();
+    let mut seq = 0;
+    for k in 1..=19 {
+        let (text, off) = patterns[k % patterns.len()];
+        fill_to(&mut out, k * PIECE - off, &mut seq);
+        out.extend_from_slice(text);
+    }
+    fill_to(&mut out, 19 * PIECE + 100_000, &mut seq);
+    out.extend_from_slice(b".\r\n.last line\r\n");
+    // A CRLF split by a boundary, and a `.\r\n` line starting right at one.
+    assert_eq!(&out[7 * PIECE - 1..7 * PIECE + 1], b"\r\n");
+    assert_eq!(&out[PIECE - 2..PIECE + 3], b"\r\n.\r\n");
+    out
+}
+
+/// Runs `smtp-send --wasi p3 --message-stream FILE` to `addr` and returns its JSON and
+/// stderr.
+#[cfg(feature = "p3")]
+fn stream_file(addr: &str, file: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-send"))
+        .args(["--wasi", "p3", "--server", addr])
+        .args(["--from", "a@example.com", "--to", "b@example.com"])
+        .args(["--message-stream", file, "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let (code, json) = common::parse(&out);
+    (
+        code,
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--message-stream FILE` over DATA (aiosmtpd has no CHUNKING): dot-stuffed across
+/// piece boundaries, stored byte for byte; the guest held pieces, not the message.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_message_stream_over_data_is_byte_exact_across_pieces() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = boundary_message();
+    assert!(bytes.len() > 5_000_000);
+    let file = message_file(&dir, &bytes);
+    let (code, json, stderr) = stream_file(&server.addr(), &file, &[]);
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["sent"], 1, "{json}");
+    let extensions = json["delivery"]["extensions"].as_array().unwrap();
+    assert!(!extensions.contains(&"chunking".into()), "{json}");
+    let stored = server.wait_messages(1);
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].bytes == bytes, "the stored message differs");
+    assert_eq!(stored[0].rcpt_tos(), ["b@example.com"]);
+    // Far less than the 5 MB message (two pieces, buffers and the rest of the guest).
+    let peak = json["guest_memory_peak_bytes"].as_u64().expect("a peak");
+    assert!(peak < 4 * 1024 * 1024, "guest memory peak {peak}");
+}
+
+/// The same message to Postfix, which offers CHUNKING: one `BDAT n` per piece and
+/// `BDAT n LAST`. Postfix relays it to aiosmtpd, which stores it with Postfix's
+/// Received field on top and every byte of the message after it.
+#[cfg(feature = "p3")]
+#[test]
+fn p3_message_stream_over_bdat_to_postfix_is_byte_exact() {
+    let relay = Aiosmtpd::start(&[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (c, k) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&c, cert.cert.pem()).unwrap();
+    std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
+    let postfix = common::servers::Postfix::start(&c, &k, relay.port).unwrap();
+    let bytes = boundary_message();
+    let file = message_file(&dir, &bytes);
+    let addr = format!("127.0.0.1:{}", postfix.smtp_port);
+    let (code, json, stderr) = stream_file(&addr, &file, &[]);
+    assert_eq!(code, 0, "{json} {stderr}");
+    let extensions = json["delivery"]["extensions"].as_array().unwrap();
+    assert!(extensions.contains(&"chunking".into()), "{json}");
+    let id = json["delivery"]["queue_id"].as_str().expect("a queue id");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let stored = loop {
+        let got = relay.messages();
+        if !got.is_empty() {
+            break got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not relayed: {}",
+            postfix.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let got = &stored[0].bytes;
+    assert!(got.ends_with(&bytes), "the relayed message differs");
+    let added = String::from_utf8_lossy(&got[..got.len() - bytes.len()]).into_owned();
+    assert!(added.starts_with("Received: "), "{added}");
+    assert!(added.contains(id), "{added}");
+    for line in added.split_terminator("\r\n").skip(1) {
+        assert!(line.starts_with([' ', '\t']), "more than Received: {added}");
+    }
+}
+
+/// A body whose source fails after 1 MB: the component ends the connection before
+/// the end of the message, so aiosmtpd stores nothing, and the call answers `io`
+/// saying nothing was delivered (the documented `sendmail-stream` failure).
+#[cfg(feature = "p3")]
+#[test]
+fn p3_a_body_that_fails_midway_delivers_nothing_and_is_io() {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    /// Gives `left` bytes of message, then an error.
+    struct FailsAfter {
+        head: Vec<u8>,
+        left: usize,
+    }
+    impl AsyncRead for FailsAfter {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            if self.left == 0 {
+                return Poll::Ready(Err(std::io::Error::other("the disk went away")));
+            }
+            let n = buf.remaining().min(self.left).min(4096);
+            let mut chunk: Vec<u8> = Vec::with_capacity(n);
+            while chunk.len() < n {
+                let from_head = self.head.len().min(n - chunk.len());
+                if from_head > 0 {
+                    chunk.extend(self.head.drain(..from_head));
+                } else {
+                    chunk.push(if chunk.len() % 80 == 79 { b'\n' } else { b'x' });
+                }
+            }
+            buf.put_slice(&chunk);
+            self.left -= n;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let host = smtp_host::SmtpHost::shared_wasi(smtp_host::Wasi::P3).unwrap();
+    let options = smtp_host::ClientOptions {
+        timeout_ms: Some(10_000),
+        ..Default::default()
+    };
+    let mut client = host.client(&options, smtp_host::Stderr::Capture).unwrap();
+    client
+        .connect("127.0.0.1", Some(server.port))
+        .unwrap()
+        .unwrap();
+    let body = FailsAfter {
+        head: b"From: a@example.com\r\nSubject: fails\r\n\r\n".to_vec(),
+        left: 1024 * 1024,
+    };
+    let result = client
+        .sendmail_stream("a@example.com", &["b@example.com".into()], body, &[], &[])
+        .expect("no trap");
+    match result {
+        Err(smtp_host::SmtpError::Io(text)) => {
+            assert!(text.contains("the disk went away"), "{text}");
+            assert!(text.contains("nothing was delivered"), "{text}");
+        }
+        other => panic!("expected io, got {other:?}"),
+    }
+    assert!(!client.is_connected().unwrap(), "the connection was closed");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(server.messages().is_empty(), "a message was stored");
+    // The same client connects again and sends.
+    client
+        .connect("127.0.0.1", Some(server.port))
+        .unwrap()
+        .unwrap();
+    let msg = smtp_host::Message::Bytes(b"Subject: after\r\n\r\nok\r\n".to_vec());
+    client
+        .sendmail("a@example.com", &["b@example.com".into()], &msg, &[], &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(server.wait_messages(1).len(), 1);
+}
