@@ -109,6 +109,29 @@ fn message_pending(head: Vec<u8>, body: BodyKind) -> Pending {
 }
 
 impl Transaction {
+    /// A transaction at MAIL with nothing planned or answered yet: no message, sender
+    /// or recipients, in lockstep, its body sent as `body`.
+    fn fresh(body: BodyKind, lmtp: bool) -> Transaction {
+        Transaction {
+            msg: Vec::new(),
+            body,
+            from: String::new(),
+            to: Vec::new(),
+            rcpt_lines: Vec::new(),
+            pipelined: false,
+            lmtp,
+            data_only: false,
+            stage: Stage::Mail,
+            refused: Vec::new(),
+            accepted: Vec::new(),
+            accepted_replies: Vec::new(),
+            finals: Vec::new(),
+            sent: false,
+            failure: None,
+            streamed: None,
+        }
+    }
+
     /// A `sendmail` transaction and its first write (MAIL alone in lockstep; under
     /// PIPELINING MAIL, every RCPT and DATA, or with CHUNKING the whole message).
     #[allow(clippy::too_many_arguments)]
@@ -142,21 +165,11 @@ impl Transaction {
         };
         let txn = Transaction {
             msg,
-            body,
             from,
             to,
             rcpt_lines,
             pipelined,
-            lmtp,
-            data_only: false,
-            stage: Stage::Mail,
-            refused: Vec::new(),
-            accepted: Vec::new(),
-            accepted_replies: Vec::new(),
-            finals: Vec::new(),
-            sent: false,
-            failure: None,
-            streamed: None,
+            ..Transaction::fresh(body, lmtp)
         };
         (txn, first)
     }
@@ -166,21 +179,10 @@ impl Transaction {
     pub(super) fn data_only(msg: Vec<u8>, recipients: Vec<String>, lmtp: bool) -> Transaction {
         Transaction {
             msg,
-            body: BodyKind::Dot,
-            from: String::new(),
-            to: Vec::new(),
-            rcpt_lines: Vec::new(),
-            pipelined: false,
-            lmtp,
             data_only: true,
             stage: Stage::Data,
-            refused: Vec::new(),
             accepted: recipients,
-            accepted_replies: Vec::new(),
-            finals: Vec::new(),
-            sent: false,
-            failure: None,
-            streamed: None,
+            ..Transaction::fresh(BodyKind::Dot, lmtp)
         }
     }
 
@@ -214,22 +216,12 @@ impl Transaction {
             BodyKind::Bdat => Stream::Bdat(Default::default()),
         };
         let txn = Transaction {
-            msg: Vec::new(),
-            body,
             from,
             to,
             rcpt_lines,
             pipelined,
-            lmtp,
-            data_only: false,
-            stage: Stage::Mail,
-            refused: Vec::new(),
-            accepted: Vec::new(),
-            accepted_replies: Vec::new(),
-            finals: Vec::new(),
-            sent: false,
-            failure: None,
             streamed: Some(stream),
+            ..Transaction::fresh(body, lmtp)
         };
         (txn, first)
     }
