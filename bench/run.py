@@ -33,8 +33,7 @@ The streaming rows: one message of 100 MiB (BENCH_STREAM_GB=1: 1 GiB; BENCH_QUIC
 10 MiB; BENCH_STREAM=0: none), generated here and piped into smtp-send's stdin, sent to
 bench/fast_sink.py: the WASI 0.3 build's `--wasi p3 --message-stream -` (sendmail-stream,
 256 KiB pieces) against the WASI 0.2 build's `--message -` (the whole message read, then
-sent), both from smtp-send built with --features p3 (target/bench-p3, so the rows above
-keep the default build). Each: process wall, send-phase MB/s (--json elapsed_ms), the
+sent), both from the same smtp-send (built with --features p3). Each: process wall, send-phase MB/s (--json elapsed_ms), the
 process's peak RSS (wait4) and the guest's linear memory peak (--json
 guest_memory_peak_bytes). The 1 GiB p2 run is not made (it would hold 1 GiB and more).
 
@@ -63,7 +62,6 @@ from message import message  # noqa: E402
 
 # BENCH_SMTP_SEND: another smtp-send binary (one built with --features p3 elsewhere).
 SMTP_SEND = os.environ.get("BENCH_SMTP_SEND") or os.path.join(ROOT, "target", "release", "smtp-send")
-SMTP_SEND_P3 = os.path.join(ROOT, "target", "bench-p3", "release", "smtp-send")
 LETTRE = os.path.join(ROOT, "target", "bench", "release", "lettre-client")
 WASM = os.path.join(ROOT, "target", "component-build", "smtp_component.wasm")
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -507,15 +505,12 @@ def stream_rows(port):
         return
     mib = 1 << 20
     size = 1024 * mib if STREAM_GB else (10 * mib if QUICK else 100 * mib)
-    if not os.path.exists(SMTP_SEND_P3):
-        print(f"streaming: skipped, no {os.path.relpath(SMTP_SEND_P3, ROOT)} (scripts/bench builds it)")
-        return
-    base = [SMTP_SEND_P3, "--server", f"127.0.0.1:{port}", "--from", FROM, "--to", "b@example.com", "--json"]
+    base = [SMTP_SEND, "--server", f"127.0.0.1:{port}", "--from", FROM, "--to", "b@example.com", "--json"]
     runs = [("p3 --message-stream -", base + ["--wasi", "p3", "--message-stream", "-"])]
     if not STREAM_GB:
         runs.append(("p2 --message -", base + ["--wasi", "p2", "--message", "-"]))
     print()
-    print(f"one {size / mib:,.0f} MiB message piped into smtp-send (target/bench-p3), to fast_sink.py:")
+    print(f"one {size / mib:,.0f} MiB message piped into smtp-send, to fast_sink.py:")
     print(f"{'':<24}{'wall s':>8}{'MB/s':>9}{'peak RSS KiB':>14}{'guest peak B':>14}")
     for name, cmd in runs:
         log(f"streaming: {name}")
