@@ -24,18 +24,24 @@ WASI 0.2 vs 0.3 table (needs only smtp-sink; no root needed).
 
 The WASI 0.2 vs 0.3 table: smtp-send --wasi p2 and --wasi p3 (built with --features p3)
 with 50 connections at once, 5,000 messages, against smtp-sink direct and through the
-2 ms proxy: msg/s of the send phase and the peak RSS of the smtp-send process (its own
-ru_maxrss from wait4, not the children's maximum), and the p3/p2 ratios. `--wasi p2`
-runs 50 instances from the pooling allocator on a worker per core; `--wasi p3` runs 50
+2 ms proxy, and with 100 connections direct: msg/s of the send phase and the peak RSS of the smtp-send process (its
+--json peak_rss_bytes, the kernel's VmHWM: wait4's ru_maxrss would count this Python
+process's memory at the fork), and the p3/p2 ratios. `--wasi p2`
+runs N instances from the pooling allocator on a worker per core; `--wasi p3` runs N
 client resources in ONE instance on one thread.
 
 The streaming rows: one message of 100 MiB (BENCH_STREAM_GB=1: 1 GiB; BENCH_QUICK=1:
 10 MiB; BENCH_STREAM=0: none), generated here and piped into smtp-send's stdin, sent to
 bench/fast_sink.py: the WASI 0.3 build's `--wasi p3 --message-stream -` (sendmail-stream,
 256 KiB pieces) against the WASI 0.2 build's `--message -` (the whole message read, then
-sent), both from the same smtp-send (built with --features p3). Each: process wall, send-phase MB/s (--json elapsed_ms), the
-process's peak RSS (wait4) and the guest's linear memory peak (--json
-guest_memory_peak_bytes). The 1 GiB p2 run is not made (it would hold 1 GiB and more).
+sent), both from the same smtp-send (built with --features p3). Each: process wall,
+send-phase MB/s (--json elapsed_ms), the process's peak RSS (--json peak_rss_bytes)
+and the guest's linear memory peak (--json guest_memory_peak_bytes). The 1 GiB p2 run is not made (it would hold 1 GiB and more).
+
+The per-session rows: `cargo bench -p host-test --bench instantiate` (an instance and
+its client per session, on-demand and pooling allocator, and the resident memory per
+live instance), and smtp-send's peak RSS at 100 connections at once against 1, per
+extra connection, for --wasi p2 (an instance each) and p3 (a client resource each).
 
 For the CHUNKING case it also measures bench/floor_client.py, a raw socket that sends
 what the component sends (one write per message) and only waits for the replies: the
@@ -312,18 +318,45 @@ def wasi_run(wasi, port, n, conns, file):
     res = json.loads(out)
     if not res.get("ok") or res.get("sent") != n:
         raise RuntimeError(f"smtp-send --wasi {wasi}: {out.strip()[:300]}")
-    return res["elapsed_ms"] / 1000.0, wall, rss
+    return res["elapsed_ms"] / 1000.0, wall, res.get("peak_rss_bytes") or rss
+
+
+def session_table(port, file):
+    """The per-session rows: what a session costs the host (see the module doc)."""
+    print("Per session: instantiation (cargo bench -p host-test --bench instantiate, WASI 0.2 build), "
+          "and host memory per concurrent session (smtp-send's peak RSS at --connections 100 minus "
+          "at 1, / 99; smtp-sink, 1 KB x 1,000)")
+    try:
+        out = subprocess.run(["cargo", "bench", "--quiet", "-p", "host-test", "--bench", "instantiate"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=600, check=True).stdout
+        for line in out.splitlines():
+            if "per session" in line:
+                print(f"  {line.strip()}")
+    except (subprocess.SubprocessError, OSError) as e:
+        print(f"  instantiate bench FAILED: {e}")
+    for wasi in ("p2", "p3"):
+        try:
+            peaks = {c: min(wasi_run(wasi, port, 1000, c, file)[2] for _ in range(3)) for c in (1, 100)}
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError, json.JSONDecodeError) as e:
+            print(f"  --wasi {wasi}: FAILED: {e}")
+            continue
+        per = (peaks[100] - peaks[1]) / 99
+        print(f"  --wasi {wasi}: peak RSS {peaks[1] / 2**20:.1f} MiB at 1 connection, "
+              f"{peaks[100] / 2**20:.1f} MiB at 100: {per / 1024:.0f} KiB per concurrent session")
+    print("targets (Connections issue): instantiation <= 100 us with the pooling allocator; "
+          "<= 2 MB of host memory per concurrent session")
 
 
 def wasi_table(ports, files, scale):
     """The WASI 0.2 vs 0.3 rows (see the module doc): printed as they are measured."""
-    n, conns = max(50, 5000 // scale), 50
-    cases = [(f"{conns} conns, 1KBx{n:,}, smtp-sink", "sink"), (f"{conns} conns, 1KBx{n:,}, 2 ms RTT", "proxy")]
-    print(f"WASI 0.2 vs 0.3 (smtp-send --wasi p2|p3 --connections {conns} --count {n}, 1 KB; "
-          f"median of {SHORT_RUNS} runs by send time; RSS: peak of the smtp-send process)")
+    n = max(50, 5000 // scale)
+    cases = [(f"50 conns, 1KBx{n:,}, smtp-sink", "sink", 50), (f"50 conns, 1KBx{n:,}, 2 ms RTT", "proxy", 50),
+             (f"100 conns, 1KBx{n:,}, smtp-sink", "sink", 100)]
+    print(f"WASI 0.2 vs 0.3 (smtp-send --wasi p2|p3 --connections N --count {n}, 1 KB; "
+          f"median of {SHORT_RUNS} runs by send time; RSS: smtp-send's --json peak_rss_bytes)")
     head = ["p2 msg/s", "p2 peak RSS", "p3 msg/s", "p3 peak RSS", "p3/p2 msg/s", "p3/p2 RSS"]
     print(f"{'':<{CASE_W}}" + "".join(f"{h:<14}" for h in head).rstrip())
-    for name, server in cases:
+    for name, server, conns in cases:
         log(f"{name} (--wasi p2, p3)")
         cells = {}
         try:
@@ -521,6 +554,7 @@ def stream_rows(port):
             continue
         rate = size / (out["elapsed_ms"] / 1000) / 1e6
         peak = out.get("guest_memory_peak_bytes", 0)
+        rss = out.get("peak_rss_bytes", rss * 1024) // 1024
         print(f"{name:<24}{wall:>8.2f}{rate:>9.1f}{rss:>14,}{peak:>14,}")
         sys.stdout.flush()
 
@@ -645,6 +679,9 @@ def main():
 
         print()
         wasi_table(ports, files, scale)
+
+        print()
+        session_table(ports["sink"], files[1000])
 
         print()
         size = os.path.getsize(WASM)

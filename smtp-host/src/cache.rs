@@ -70,9 +70,35 @@ pub fn load_file(engine: &Engine, path: &Path) -> Result<Component> {
 
 fn file_name(engine: &Engine, bytes: &[u8], name: &str) -> String {
     let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
+    bytes_hash(bytes).hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
     format!("{name}-{:016x}.cwasm", h.finish())
+}
+
+/// The hash of a component's bytes: [`embedded_hash`]'s for an embedded component,
+/// otherwise computed from the bytes.
+fn bytes_hash(bytes: &[u8]) -> u64 {
+    embedded_hash(bytes).unwrap_or_else(|| {
+        let mut h = DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    })
+}
+
+/// For the embedded components ([`crate::COMPONENT`], `COMPONENT_P3`: `bytes` is that
+/// very static), the hash of their bytes the build script computed, so a cache hit
+/// never reads them and they stay out of the process's memory (about 1 MB each).
+fn embedded_hash(bytes: &[u8]) -> Option<u64> {
+    let embedded = [
+        (crate::COMPONENT, env!("SMTP_COMPONENT_WASM_HASH")),
+        #[cfg(feature = "p3")]
+        (crate::COMPONENT_P3, env!("SMTP_COMPONENT_P3_WASM_HASH")),
+    ];
+    let same = |e: &[u8]| std::ptr::eq(e.as_ptr(), bytes.as_ptr()) && e.len() == bytes.len();
+    embedded
+        .iter()
+        .find(|(e, _)| same(e))
+        .and_then(|(_, hash)| u64::from_str_radix(hash, 16).ok())
 }
 
 /// Writes `code` as `dir/file` (through a temporary file, so a reader never sees half
@@ -146,4 +172,27 @@ fn user_id() -> u32 {
 #[cfg(not(unix))]
 fn user_id() -> u32 {
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The build script's hash of an embedded component is the hash of its bytes, so a
+    /// copy of the bytes (read from a file, say) finds the same `.cwasm`.
+    #[test]
+    fn embedded_hashes_match_the_bytes() {
+        assert_eq!(
+            bytes_hash(crate::COMPONENT),
+            bytes_hash(&crate::COMPONENT.to_vec())
+        );
+        #[cfg(feature = "p3")]
+        assert!(embedded_hash(crate::COMPONENT_P3).is_some());
+        #[cfg(feature = "p3")]
+        assert_eq!(
+            bytes_hash(crate::COMPONENT_P3),
+            bytes_hash(&crate::COMPONENT_P3.to_vec())
+        );
+        assert_ne!(bytes_hash(b"a"), bytes_hash(b"b"));
+    }
 }

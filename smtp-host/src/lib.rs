@@ -52,13 +52,14 @@ wasmtime::component::bindgen!({
 /// uses [`COMPONENT`]).
 pub const COMPONENT_PATH: &str = env!("SMTP_COMPONENT_WASM");
 
-/// The component's bytes, embedded at build time.
-pub const COMPONENT: &[u8] = include_bytes!(env!("SMTP_COMPONENT_WASM"));
+/// The component's bytes, embedded at build time (a `static`: one copy in the binary,
+/// at one address, which the compile cache recognizes without reading it).
+pub static COMPONENT: &[u8] = include_bytes!(env!("SMTP_COMPONENT_WASM"));
 
 /// The WASI 0.3 build of the component (`wit/p3/world.wit`), embedded at build time
 /// with the `p3` feature: `target/component-build-p3/smtp_component.wasm`.
 #[cfg(feature = "p3")]
-pub const COMPONENT_P3: &[u8] = include_bytes!(env!("SMTP_COMPONENT_P3_WASM"));
+pub static COMPONENT_P3: &[u8] = include_bytes!(env!("SMTP_COMPONENT_P3_WASM"));
 
 /// The path of the WASI 0.3 component file in the build tree,
 /// `target/component-build-p3/smtp_component.wasm` (for tools that read the file, such

@@ -113,7 +113,8 @@ impl Outcome {
         }
     }
 
-    /// The `--json` object.
+    /// The `--json` object (without `peak_rss_bytes`, which [`Outcome::print`] adds as
+    /// it prints).
     pub fn to_json(&self) -> Value {
         let mut top = Map::new();
         match &self.result {
@@ -167,7 +168,11 @@ impl Outcome {
     /// what the demo server received on stdout, errors on stderr).
     pub fn print(&self, as_json: bool) {
         if as_json {
-            println!("{}", self.to_json());
+            let mut json = self.to_json();
+            if let (Value::Object(top), Some(peak)) = (&mut json, peak_rss_bytes()) {
+                top.insert("peak_rss_bytes".into(), json!(peak));
+            }
+            println!("{json}");
             return;
         }
         let mut out = String::new();
@@ -270,6 +275,17 @@ fn delivery_json(d: &Delivery) -> Value {
 }
 
 /// `{"recipient", "code", "text"[, "enhanced_status"]}`.
+/// This process's peak resident memory in bytes, as `--json`'s `peak_rss_bytes`: the
+/// kernel's high-water mark of this program's memory (Linux `VmHWM`), so a benchmark
+/// gets smtp-send's own peak (`wait4`'s `ru_maxrss` also counts the parent's memory at
+/// the fork before `exec`). `None` where `/proc` has no such line.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 fn refusal_json(r: &Refusal) -> Value {
     let mut map = Map::new();
     map.insert("recipient".into(), json!(r.recipient));

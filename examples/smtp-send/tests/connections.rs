@@ -61,6 +61,13 @@ fn spreads_the_count_over_concurrent_connections() {
     // --wasi p2: an instance per client, from the pool (at most one per connection).
     let instances = json["instances"].as_u64().unwrap();
     assert!((1..=20).contains(&instances), "{json}");
+    // The process's own peak resident memory (Linux VmHWM): more than the binary's
+    // first MiB, less than a GiB.
+    #[cfg(target_os = "linux")]
+    {
+        let peak = json["peak_rss_bytes"].as_u64().unwrap();
+        assert!((1 << 20..1 << 30).contains(&peak), "{json}");
+    }
     // Every generated message once: 200 distinct Message-IDs arrived.
     assert_eq!(message_ids(&server, 200).len(), 200);
 
