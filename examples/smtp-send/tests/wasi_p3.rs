@@ -9,6 +9,14 @@ use common::servers::Aiosmtpd;
 #[cfg(feature = "p3")]
 use common::servers::Postfix;
 
+/// `smtp-send --wasi p3 --server SERVER` followed by `rest`.
+#[cfg(feature = "p3")]
+fn run_p3(server: &str, rest: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["--wasi", "p3", "--server", server];
+    args.extend_from_slice(rest);
+    run(&args)
+}
+
 #[cfg(feature = "p3")]
 fn message_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {
     let path = dir.path().join("m.eml");
@@ -26,22 +34,21 @@ fn p3_delivers_byte_exact_to_both_recipients() {
             .to_vec();
     let file = message_file(&dir, &bytes);
     let addr = server.addr();
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
+    let (code, json) = run_p3(
         &addr,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--to",
-        "refuse-c@example.com",
-        "--to",
-        "d@example.com",
-        "--message",
-        &file,
-    ]);
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--to",
+            "refuse-c@example.com",
+            "--to",
+            "d@example.com",
+            "--message",
+            &file,
+        ],
+    );
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["ok"], true);
     assert_eq!(json["refused"][0]["recipient"], "refuse-c@example.com");
@@ -65,20 +72,19 @@ fn p3_sends_a_large_message_three_times() {
     }
     let file = message_file(&dir, &bytes);
     let addr = server.addr();
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
+    let (code, json) = run_p3(
         &addr,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--message",
-        &file,
-        "--count",
-        "3",
-    ]);
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--message",
+            &file,
+            "--count",
+            "3",
+        ],
+    );
     assert_eq!(code, 0, "{json}");
     let stored = server.wait_messages(3);
     assert_eq!(stored.len(), 3);
@@ -94,18 +100,17 @@ fn p3_sends_a_large_message_three_times() {
 fn p3_spreads_the_count_over_concurrent_connections() {
     let server = Aiosmtpd::start(&[]).unwrap();
     let addr = server.addr();
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
+    let (code, json) = run_p3(
         &addr,
-        "--to",
-        "b@example.com",
-        "--count",
-        "12",
-        "--connections",
-        "4",
-    ]);
+        &[
+            "--to",
+            "b@example.com",
+            "--count",
+            "12",
+            "--connections",
+            "4",
+        ],
+    );
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["sent"], 12);
     let per: Vec<u64> = json["connections"]
@@ -161,16 +166,7 @@ fn p3_without_the_feature_is_a_host_error() {
 fn p3_silent_server_is_a_timeout() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap().to_string();
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
-        &addr,
-        "--to",
-        "b@example.com",
-        "--timeout",
-        "0.5",
-    ]);
+    let (code, json) = run_p3(&addr, &["--to", "b@example.com", "--timeout", "0.5"]);
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["error"]["kind"], "timeout", "{json}");
     drop(silent);
@@ -262,22 +258,21 @@ fn p3_connections_run_in_one_instance() {
             .to_vec();
     let file = message_file(&dir, &bytes);
     let addr = server.addr();
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
+    let (code, json) = run_p3(
         &addr,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--message",
-        &file,
-        "--count",
-        "200",
-        "--connections",
-        "10",
-    ]);
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--message",
+            &file,
+            "--count",
+            "200",
+            "--connections",
+            "10",
+        ],
+    );
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["ok"], true);
     assert_eq!(json["sent"], 200);
@@ -290,19 +285,18 @@ fn p3_connections_run_in_one_instance() {
         assert_eq!(m.rcpt_tos(), ["b@example.com"]);
     }
 
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
+    let (code, json) = run_p3(
         &addr,
-        "--to",
-        "b@example.com",
-        "--count",
-        "10",
-        "--connections",
-        "4",
-        "--reconnect",
-    ]);
+        &[
+            "--to",
+            "b@example.com",
+            "--count",
+            "10",
+            "--connections",
+            "4",
+            "--reconnect",
+        ],
+    );
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["sent"], 10);
     assert_eq!(json["instances"], 1, "{json}");
@@ -315,20 +309,19 @@ fn p3_connections_run_in_one_instance() {
 #[cfg(feature = "p3")]
 #[test]
 fn p3_connections_refuse_the_mailer_flags() {
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
+    let (code, json) = run_p3(
         "127.0.0.1:9",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "s",
-        "--count",
-        "4",
-        "--connections",
-        "2",
-    ]);
+        &[
+            "--to",
+            "b@example.com",
+            "--subject",
+            "s",
+            "--count",
+            "4",
+            "--connections",
+            "2",
+        ],
+    );
     assert_eq!(code, 2, "{json}");
     assert_eq!(json["ok"], false);
     assert_eq!(json["sent"], 0);
@@ -355,18 +348,17 @@ fn p3_some_connections_refused_keep_the_count_honest() {
     )
     .unwrap();
     let addr = format!("127.0.0.1:{}", postfix.smtp_port);
-    let (code, json) = run(&[
-        "--wasi",
-        "p3",
-        "--server",
+    let (code, json) = run_p3(
         &addr,
-        "--to",
-        "b@example.com",
-        "--count",
-        "40",
-        "--connections",
-        "8",
-    ]);
+        &[
+            "--to",
+            "b@example.com",
+            "--count",
+            "40",
+            "--connections",
+            "8",
+        ],
+    );
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["ok"], false);
     assert_eq!(json["instances"], 1, "{json}");
