@@ -21,6 +21,45 @@ use std::net::IpAddr;
 use crate::error::SmtpError;
 use crate::session::{Outcome, Session};
 
+/// `to_wasi` (a std address and port as wasi:sockets' `IpSocketAddress`) and
+/// `from_wasi` (wasi:sockets' `IpAddress` as a std address), expanded in each driver:
+/// wasi:sockets 0.2 and 0.3 have the same address types under different paths, and
+/// the names in the expansion are the ones the driver imports.
+#[cfg(all(target_arch = "wasm32", any(feature = "p2", feature = "p3")))]
+macro_rules! wasi_address_conversions {
+    () => {
+        fn to_wasi(ip: IpAddr, port: u16) -> IpSocketAddress {
+            match ip {
+                IpAddr::V4(v4) => {
+                    let [a, b, c, d] = v4.octets();
+                    IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                        port,
+                        address: (a, b, c, d),
+                    })
+                }
+                IpAddr::V6(v6) => {
+                    let [a, b, c, d, e, f, g, h] = v6.segments();
+                    IpSocketAddress::Ipv6(Ipv6SocketAddress {
+                        port,
+                        flow_info: 0,
+                        address: (a, b, c, d, e, f, g, h),
+                        scope_id: 0,
+                    })
+                }
+            }
+        }
+
+        fn from_wasi(addr: IpAddress) -> IpAddr {
+            match addr {
+                IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
+                IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
+            }
+        }
+    };
+}
+#[cfg(all(target_arch = "wasm32", any(feature = "p2", feature = "p3")))]
+pub(crate) use wasi_address_conversions;
+
 /// How much one read may take.
 pub const READ_CHUNK: usize = 16 * 1024;
 

@@ -167,33 +167,7 @@ async fn connect_one(
     })
 }
 
-fn to_wasi(ip: IpAddr, port: u16) -> IpSocketAddress {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            IpSocketAddress::Ipv4(Ipv4SocketAddress {
-                port,
-                address: (a, b, c, d),
-            })
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, c, d, e, f, g, h] = v6.segments();
-            IpSocketAddress::Ipv6(Ipv6SocketAddress {
-                port,
-                flow_info: 0,
-                address: (a, b, c, d, e, f, g, h),
-                scope_id: 0,
-            })
-        }
-    }
-}
-
-fn from_wasi(addr: IpAddress) -> IpAddr {
-    match addr {
-        IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
-        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
-    }
-}
+crate::driver::wasi_address_conversions!();
 
 fn closed() -> SmtpError {
     SmtpError::Io("connection already closed".into())
