@@ -274,7 +274,6 @@ fn delivery_json(d: &Delivery) -> Value {
     })
 }
 
-/// `{"recipient", "code", "text"[, "enhanced_status"]}`.
 /// This process's peak resident memory in bytes, as `--json`'s `peak_rss_bytes`: the
 /// kernel's high-water mark of this program's memory (Linux `VmHWM`), so a benchmark
 /// gets smtp-send's own peak (`wait4`'s `ru_maxrss` also counts the parent's memory at
@@ -286,6 +285,7 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// `{"recipient", "code", "text"[, "enhanced_status"]}`.
 fn refusal_json(r: &Refusal) -> Value {
     let mut map = Map::new();
     map.insert("recipient".into(), json!(r.recipient));
