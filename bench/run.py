@@ -23,20 +23,21 @@ BENCH_SMTP_SEND (the smtp-send binary to measure). `run.py --wasi-only` runs onl
 WASI 0.2 vs 0.3 table (needs only smtp-sink; no root needed).
 
 The WASI 0.2 vs 0.3 table: smtp-send --wasi p2 and --wasi p3 (built with --features p3)
-with 50 connections at once, 5,000 messages, against smtp-sink direct and through the
-2 ms proxy, and with 100 connections direct: msg/s of the send phase and the peak RSS of the smtp-send process (its
---json peak_rss_bytes, the kernel's VmHWM: wait4's ru_maxrss would count this Python
-process's memory at the fork), and the p3/p2 ratios. `--wasi p2`
+with 50 connections at once, 5,000 messages, against smtp-sink direct and through the 2
+ms proxy, and with 100 connections direct: msg/s of the send phase and the peak RSS of
+the smtp-send process (its --json peak_rss_bytes, the kernel's VmHWM: wait4's ru_maxrss
+would count this Python process's memory at the fork), and the p3/p2 ratios. `--wasi p2`
 runs N instances from the pooling allocator on a worker per core; `--wasi p3` runs N
 client resources in ONE instance on one thread.
 
-The streaming rows: one message of 100 MiB (BENCH_STREAM_GB=1: 1 GiB; BENCH_QUICK=1:
-10 MiB; BENCH_STREAM=0: none), generated here and piped into smtp-send's stdin, sent to
-bench/fast_sink.py: the WASI 0.3 build's `--wasi p3 --message-stream -` (sendmail-stream,
-256 KiB pieces) against the WASI 0.2 build's `--message -` (the whole message read, then
-sent), both from the same smtp-send (built with --features p3). Each: process wall,
-send-phase MB/s (--json elapsed_ms), the process's peak RSS (--json peak_rss_bytes)
-and the guest's linear memory peak (--json guest_memory_peak_bytes). The 1 GiB p2 run is not made (it would hold 1 GiB and more).
+The streaming rows: one message of 100 MiB (BENCH_STREAM_GB=1: 1 GiB; BENCH_QUICK=1: 10
+MiB; BENCH_STREAM=0: none), generated here and piped into smtp-send's stdin, sent to
+bench/fast_sink.py: the WASI 0.3 build's `--wasi p3 --message-stream -` (sendmail-
+stream, 256 KiB pieces) against the WASI 0.2 build's `--message -` (the whole message
+read, then sent), both from the same smtp-send (built with --features p3). Each: process
+wall, send-phase MB/s (--json elapsed_ms), the process's peak RSS (--json
+peak_rss_bytes) and the guest's linear memory peak (--json guest_memory_peak_bytes). The
+1 GiB p2 run is not made (it would hold 1 GiB and more).
 
 The per-session rows: `cargo bench -p host-test --bench instantiate` (an instance and
 its client per session, on-demand and pooling allocator, and the resident memory per
