@@ -32,10 +32,10 @@ client resources in ONE instance on one thread.
 
 The streaming rows: one message of 100 MiB (BENCH_STREAM_GB=1: 1 GiB; BENCH_QUICK=1: 10
 MiB; BENCH_STREAM=0: none), generated here and piped into smtp-send's stdin, sent to
-bench/fast_sink.py: the WASI 0.3 build's `--wasi p3 --message-stream -` (sendmail-
-stream, 256 KiB pieces) against the WASI 0.2 build's `--message -` (the whole message
-read, then sent), both from the same smtp-send (built with --features p3). Each: process
-wall, send-phase MB/s (--json elapsed_ms), the process's peak RSS (--json
+bench/fast_sink.py: the WASI 0.3 build's `--wasi p3 --message-stream -`
+(sendmail-stream, 256 KiB pieces) against the WASI 0.2 build's `--message -` (the whole
+message read, then sent), both from the same smtp-send (built with --features p3). Each:
+process wall, send-phase MB/s (--json elapsed_ms), the process's peak RSS (--json
 peak_rss_bytes) and the guest's linear memory peak (--json guest_memory_peak_bytes). The
 1 GiB p2 run is not made (it would hold 1 GiB and more).
 
