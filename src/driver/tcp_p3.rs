@@ -61,15 +61,29 @@ async fn before<F: Future>(deadline: u64, fut: F) -> Option<F::Output> {
     }
 }
 
-/// Polls `fut` once: its output if it finished at once. A stream write the socket has
-/// room for, or a read whose bytes are already there, completes on its first poll, and
-/// then no timer subtask is started for it.
-async fn ready_now<F: Future>(mut fut: Pin<&mut F>) -> Option<F::Output> {
-    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+/// Awaits the stream operation `op` until the monotonic clock reaches `deadline`; if
+/// the deadline comes first, `cancel` ends it and gives what it had done by then. Says
+/// whether the deadline came first. `op` is polled once before any timer is started:
+/// a write the socket has room for, or a read whose bytes are already there, completes
+/// on that poll, and then no `wait-until` subtask is started for it.
+async fn until_or_cancel<F: Future>(
+    mut op: Pin<&mut F>,
+    deadline: u64,
+    cancel: impl FnOnce(Pin<&mut F>) -> F::Output,
+) -> (F::Output, bool) {
+    let first = std::future::poll_fn(|cx| match op.as_mut().poll(cx) {
         Poll::Ready(out) => Poll::Ready(Some(out)),
         Poll::Pending => Poll::Ready(None),
     })
-    .await
+    .await;
+    if let Some(out) = first {
+        return (out, false);
+    }
+    let timer = pin!(monotonic_clock::wait_until(deadline));
+    match select(op.as_mut(), timer).await {
+        Either::Left((out, _)) => (out, false),
+        Either::Right(((), _)) => (cancel(op), true),
+    }
 }
 
 fn describe(host: &Host) -> String {
@@ -205,19 +219,8 @@ impl TcpTransport {
         while !piece.is_empty() {
             let len = piece.len();
             let mut write = pin!(output.write(piece));
-            let (status, rest, timed_out) = match ready_now(write.as_mut()).await {
-                Some((status, rest)) => (status, rest, false),
-                None => {
-                    let timer = pin!(monotonic_clock::wait_until(deadline));
-                    match select(write.as_mut(), timer).await {
-                        Either::Left(((status, rest), _)) => (status, rest, false),
-                        Either::Right(((), _)) => {
-                            let (status, rest) = write.as_mut().cancel();
-                            (status, rest, true)
-                        }
-                    }
-                }
-            };
+            let ((status, rest), timed_out) =
+                until_or_cancel(write.as_mut(), deadline, |write| write.cancel()).await;
             let rest = rest.into_vec();
             match status {
                 StreamResult::Complete(_) | StreamResult::Cancelled => {
@@ -276,20 +279,9 @@ impl Io for TcpTransport {
         let input = self.input.as_mut().ok_or_else(closed)?;
         loop {
             let mut read = pin!(input.read(Vec::with_capacity(buf.len())));
-            let (status, bytes, timed_out) = match ready_now(read.as_mut()).await {
-                Some((status, bytes)) => (status, bytes, false),
-                None => {
-                    let timer = pin!(monotonic_clock::wait_until(deadline));
-                    match select(read.as_mut(), timer).await {
-                        Either::Left(((status, bytes), _)) => (status, bytes, false),
-                        // Cancelled: what the read had received by then is kept.
-                        Either::Right(((), _)) => {
-                            let (status, bytes) = read.as_mut().cancel();
-                            (status, bytes, true)
-                        }
-                    }
-                }
-            };
+            // Cancelled: what the read had received by then is kept.
+            let ((status, bytes), timed_out) =
+                until_or_cancel(read.as_mut(), deadline, |read| read.cancel()).await;
             if !bytes.is_empty() {
                 let n = bytes.len().min(buf.len());
                 if let (Some(dst), Some(src)) = (buf.get_mut(..n), bytes.get(..n)) {
