@@ -554,15 +554,6 @@ impl Session {
         mail_options: &[String],
         rcpt_options: &[Vec<String>],
     ) -> Result<(), SmtpError> {
-        if rcpt_options.len() != to.len() {
-            return Err(SmtpError::InvalidArgument(
-                "one list of RCPT options per recipient is needed".into(),
-            ));
-        }
-        Session::check_sendmail(from, to, mail_options, &[])?;
-        for (addr, options) in to.iter().zip(rcpt_options) {
-            Session::check_sendmail(from, std::slice::from_ref(addr), mail_options, options)?;
-        }
         self.begin_transaction(from, to, Some(msg), mail_options, rcpt_options)
     }
 
@@ -577,6 +568,20 @@ impl Session {
         mail_options: &[String],
         rcpt_options: &[Vec<String>],
     ) -> Result<(), SmtpError> {
+        self.begin_transaction(from, to, None, mail_options, rcpt_options)
+    }
+
+    /// Checks the arguments (one list of RCPT options per recipient, each address and
+    /// option), then plans MAIL, RCPT and the body: the whole message `msg`, or
+    /// (`None`) a streamed body.
+    fn begin_transaction(
+        &mut self,
+        from: &str,
+        to: &[String],
+        msg: Option<Vec<u8>>,
+        mail_options: &[String],
+        rcpt_options: &[Vec<String>],
+    ) -> Result<(), SmtpError> {
         if rcpt_options.len() != to.len() {
             return Err(SmtpError::InvalidArgument(
                 "one list of RCPT options per recipient is needed".into(),
@@ -586,19 +591,6 @@ impl Session {
         for (addr, options) in to.iter().zip(rcpt_options) {
             Session::check_sendmail(from, std::slice::from_ref(addr), mail_options, options)?;
         }
-        self.begin_transaction(from, to, None, mail_options, rcpt_options)
-    }
-
-    /// Plans MAIL, RCPT and the body: the whole message `msg`, or (`None`) a streamed
-    /// body.
-    fn begin_transaction(
-        &mut self,
-        from: &str,
-        to: &[String],
-        msg: Option<Vec<u8>>,
-        mail_options: &[String],
-        rcpt_options: &[Vec<String>],
-    ) -> Result<(), SmtpError> {
         if !matches!(self.phase, Phase::Idle) {
             return Err(not_connected());
         }

@@ -146,10 +146,7 @@ impl Transaction {
         lmtp: bool,
     ) -> (Transaction, Pending) {
         let first = if pipelined {
-            let mut head = mail_line;
-            for line in &rcpt_lines {
-                head.extend_from_slice(line);
-            }
+            let mut head = mail_and_rcpts(mail_line, &rcpt_lines);
             match body {
                 BodyKind::Dot => {
                     head.extend_from_slice(b"DATA\r\n");
@@ -200,10 +197,7 @@ impl Transaction {
         lmtp: bool,
     ) -> (Transaction, Pending) {
         let first = if pipelined {
-            let mut head = mail_line;
-            for line in &rcpt_lines {
-                head.extend_from_slice(line);
-            }
+            let mut head = mail_and_rcpts(mail_line, &rcpt_lines);
             if body == BodyKind::Dot {
                 head.extend_from_slice(b"DATA\r\n");
             }
@@ -602,6 +596,15 @@ impl Transaction {
             chunking: self.body == BodyKind::Bdat,
         }
     }
+}
+
+/// The pipelined head of a transaction: the MAIL line, then every RCPT line.
+fn mail_and_rcpts(mail_line: Vec<u8>, rcpt_lines: &[Vec<u8>]) -> Vec<u8> {
+    let mut head = mail_line;
+    for line in rcpt_lines {
+        head.extend_from_slice(line);
+    }
+    head
 }
 
 /// `BDAT n LAST` for the whole message with its CRLF ending (see `data::bdat_last_parts`).
