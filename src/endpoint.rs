@@ -14,6 +14,16 @@ pub enum Host {
     Name(String),
 }
 
+impl std::fmt::Display for Host {
+    /// The IP literal, or the name, as given.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Host::Ip(ip) => ip.fmt(f),
+            Host::Name(n) => f.write_str(n),
+        }
+    }
+}
+
 /// A parsed connect target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {

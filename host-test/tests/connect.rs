@@ -142,3 +142,22 @@ fn source_address_is_bound() {
     let seen = peer.finish().client.unwrap();
     assert_eq!(seen.ip(), "127.0.0.2".parse::<IpAddr>().unwrap());
 }
+
+/// A source address of the other family leaves no address to try: an `io` error that
+/// says why, before any connection is made.
+#[test]
+fn source_address_of_the_other_family_is_an_io_error() {
+    let mut c = client_with(ClientOptions {
+        source_address: Some(SourceAddress {
+            ip: "::1".into(),
+            port: 0,
+        }),
+        ..Default::default()
+    });
+    let err = c.connect("127.0.0.1", Some(25)).unwrap().unwrap_err();
+    assert_eq!(err.kind(), "io", "{err:?}");
+    assert!(
+        format!("{err:?}").contains("no address of 127.0.0.1 has the source address's family"),
+        "{err:?}"
+    );
+}

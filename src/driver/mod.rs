@@ -21,6 +21,25 @@ use std::net::IpAddr;
 use crate::error::SmtpError;
 use crate::session::{Outcome, Session};
 
+/// The addresses of `host` a connection may try: all of them, or with a `source`
+/// address only those of its family (none is an `Io` error that says so).
+#[cfg(all(target_arch = "wasm32", any(feature = "p2", feature = "p3")))]
+fn of_source_family(
+    host: &crate::endpoint::Host,
+    mut addrs: Vec<IpAddr>,
+    source: Option<(IpAddr, u16)>,
+) -> Result<Vec<IpAddr>, SmtpError> {
+    if let Some((src, _)) = source {
+        addrs.retain(|a| a.is_ipv4() == src.is_ipv4());
+        if addrs.is_empty() {
+            return Err(SmtpError::Io(format!(
+                "no address of {host} has the source address's family"
+            )));
+        }
+    }
+    Ok(addrs)
+}
+
 /// `to_wasi` (a std address and port as wasi:sockets' `IpSocketAddress`) and
 /// `from_wasi` (wasi:sockets' `IpAddress` as a std address), expanded in each driver:
 /// wasi:sockets 0.2 and 0.3 have the same address types under different paths, and

@@ -43,20 +43,12 @@ impl TcpTransport {
     ) -> Result<TcpTransport, SmtpError> {
         let network = instance_network();
         let deadline = Deadline::after(timeout_ns);
-        let mut addrs = match &endpoint.host {
+        let addrs = match &endpoint.host {
             Host::Ip(ip) => vec![*ip],
             Host::Name(name) => resolve(&network, name, deadline)?,
         };
-        if let Some((src, _)) = source {
-            addrs.retain(|a| a.is_ipv4() == src.is_ipv4());
-            if addrs.is_empty() {
-                return Err(SmtpError::Io(format!(
-                    "no address of {} has the source address's family",
-                    describe(&endpoint.host)
-                )));
-            }
-        }
-        let mut last_error = SmtpError::Io(format!("{} has no address", describe(&endpoint.host)));
+        let addrs = super::of_source_family(&endpoint.host, addrs, source)?;
+        let mut last_error = SmtpError::Io(format!("{} has no address", endpoint.host));
         for addr in addrs {
             match connect_one(&network, addr, endpoint.port, source, deadline) {
                 Ok((socket, input, output)) => {
@@ -91,13 +83,6 @@ impl Drop for TcpTransport {
             drop(self.output.take());
             drop(self.socket.take());
         }
-    }
-}
-
-fn describe(host: &Host) -> String {
-    match host {
-        Host::Ip(ip) => ip.to_string(),
-        Host::Name(n) => n.clone(),
     }
 }
 

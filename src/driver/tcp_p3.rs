@@ -86,13 +86,6 @@ async fn until_or_cancel<F: Future>(
     }
 }
 
-fn describe(host: &Host) -> String {
-    match host {
-        Host::Ip(ip) => ip.to_string(),
-        Host::Name(n) => n.clone(),
-    }
-}
-
 /// A socket error in words, with a hint where a host's policy is the likely cause.
 fn explain(e: impl std::fmt::Display, denied: bool) -> String {
     if denied {
@@ -111,20 +104,12 @@ impl TcpTransport {
         timeout_ns: u64,
     ) -> Result<TcpTransport, SmtpError> {
         let deadline = monotonic_clock::now().saturating_add(timeout_ns);
-        let mut addrs = match &endpoint.host {
+        let addrs = match &endpoint.host {
             Host::Ip(ip) => vec![*ip],
             Host::Name(name) => resolve(name, deadline).await?,
         };
-        if let Some((src, _)) = source {
-            addrs.retain(|a| a.is_ipv4() == src.is_ipv4());
-            if addrs.is_empty() {
-                return Err(SmtpError::Io(format!(
-                    "no address of {} has the source address's family",
-                    describe(&endpoint.host)
-                )));
-            }
-        }
-        let mut last_error = SmtpError::Io(format!("{} has no address", describe(&endpoint.host)));
+        let addrs = super::of_source_family(&endpoint.host, addrs, source)?;
+        let mut last_error = SmtpError::Io(format!("{} has no address", endpoint.host));
         for addr in addrs {
             match connect_one(addr, endpoint.port, source, deadline).await {
                 Ok(t) => return Ok(t),
