@@ -108,3 +108,97 @@ pub const MSG: &[u8] = b"From: Web <web@example.com>\r\nTo: a@example.com, refus
 
 /// [`MSG`] as it must arrive: send_message strips Bcc, everything else byte for byte.
 pub const MSG_SENT: &[u8] = b"From: Web <web@example.com>\r\nTo: a@example.com, refuse-b@example.com\r\nSubject: posted\r\n\r\n.dot line\r\nbody\r\n";
+
+/// The tests both composed apps must pass, expanded in each test file over its own
+/// `serve(env, allowed)`: a POST delivers byte-exact to aiosmtpd and reports the refused
+/// recipient; STARTTLS verifies the separate server name; a server that is down is an
+/// error; Spin's outbound and no-DNS rules hold; only POST sends.
+#[macro_export]
+macro_rules! spin_app_suite {
+    () => {
+        #[test]
+        fn a_post_sends_a_mail_and_reports_refusals() {
+            let server = Aiosmtpd::start(&["--refuse-rcpt-prefix", "refuse"]).unwrap();
+            let app = serve(&server_env(&server), &[addr_of(&server)]);
+            let (status, json) = request(app, "POST", MSG);
+            assert_eq!(status, 200, "{json}");
+            assert!(json.contains("\"sent\":true"), "{json}");
+            assert!(
+                json.contains("\"recipient\":\"refuse-b@example.com\",\"code\":550"),
+                "{json}"
+            );
+            let stored = &server.wait_messages(1)[0];
+            assert_eq!(stored.mail_from(), "web@example.com");
+            assert_eq!(stored.rcpt_tos(), ["a@example.com", "c@example.com"]);
+            // send_message strips Bcc; everything else arrives byte for byte.
+            assert_eq!(stored.bytes, MSG_SENT);
+        }
+
+        #[test]
+        fn starttls_to_an_ip_literal_verifies_the_separate_server_name() {
+            let pki = Pki::new();
+            let server = Aiosmtpd::start(&[
+                "--tls-cert",
+                pki.localhost.cert_file.to_str().unwrap(),
+                "--tls-key",
+                pki.localhost.key_file.to_str().unwrap(),
+                "--require-starttls",
+            ])
+            .unwrap();
+            let mut env = server_env(&server);
+            env.push(("SMTP_TLS", "starttls".into()));
+            env.push(("SMTP_CA_PEM", pki.ca.cert.clone()));
+            // Verifying the IP literal fails: the certificate names only localhost.
+            let (status, json) = request(serve(&env, &[addr_of(&server)]), "POST", MSG);
+            assert_eq!(status, 502, "{json}");
+            assert!(json.contains("tls:"), "{json}");
+            env.push(("SMTP_TLS_SERVER_NAME", "localhost".into()));
+            let (status, json) = request(serve(&env, &[addr_of(&server)]), "POST", MSG);
+            assert_eq!(status, 200, "{json}");
+            assert_eq!(server.wait_messages(1)[0].bytes, MSG_SENT);
+        }
+
+        #[test]
+        fn a_post_while_the_server_is_down_is_an_error() {
+            // The app is configured for a server that was running and is now stopped.
+            let server = Aiosmtpd::start(&[]).unwrap();
+            let (env, down) = (server_env(&server), addr_of(&server));
+            drop(server);
+            let app = serve(&env, &[down]);
+            let (status, json) = request(app, "POST", MSG);
+            assert_eq!(status, 502, "{json}");
+            assert!(json.contains("\"sent\":false"), "{json}");
+            assert!(json.contains("io:") || json.contains("connect"), "{json}");
+        }
+
+        #[test]
+        fn outbound_rules_are_enforced_as_spin_does() {
+            let server = Aiosmtpd::start(&[]).unwrap();
+            // Allowed: some other port only. The connect is refused by the host.
+            let other: SocketAddr = "127.0.0.1:9".parse().unwrap();
+            let app = serve(&server_env(&server), &[other]);
+            let (status, json) = request(app, "POST", MSG);
+            assert_eq!(status, 502, "{json}");
+            assert!(json.contains("\"sent\":false"), "{json}");
+            // A name needs DNS, which an app with listed outbound hosts does not get.
+            let mut env = server_env(&server);
+            env[0].1 = "localhost".into();
+            let app = serve(&env, &[addr_of(&server)]);
+            let (status, json) = request(app, "POST", MSG);
+            assert_eq!(status, 502, "{json}");
+            assert!(server.messages().is_empty());
+        }
+
+        #[test]
+        fn only_post_sends() {
+            let server = Aiosmtpd::start(&[]).unwrap();
+            let app = serve(&server_env(&server), &[addr_of(&server)]);
+            let (status, json) = request(app, "GET", b"");
+            assert_eq!(status, 405, "{json}");
+            let (status, json) = request(app, "POST", b"no headers at all");
+            assert_eq!(status, 502, "{json}");
+            assert!(json.contains("invalid-argument"), "{json}");
+            assert!(server.messages().is_empty());
+        }
+    };
+}
