@@ -7,11 +7,9 @@
 //! mailer through clients of one `P3Instance`.
 
 mod common;
-use std::process::Command;
-
 use base64::Engine;
 use common::*;
-use host_test::servers::{python, workspace_root, Aiosmtpd};
+use host_test::servers::{mail_check, part_types, Aiosmtpd};
 use serde_json::Value;
 use smtp_host::{Attachment, Mail, MailOptions, Mailbox, Security, Transport};
 
@@ -69,17 +67,7 @@ fn read_back(bytes: &[u8]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.eml");
     std::fs::write(&file, bytes).unwrap();
-    let out = Command::new(python())
-        .arg(workspace_root().join("host-test/servers/mail_check.py"))
-        .arg(&file)
-        .output()
-        .expect("run mail_check.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("mail_check.py JSON")
+    mail_check(&file, None).unwrap()
 }
 
 /// A leaf part's content as Python decoded it.
@@ -117,12 +105,8 @@ fn compose_reads_back_part_for_part() {
         .unwrap()
         .ends_with("@example.com>"));
     let parts = got["parts"].as_array().unwrap();
-    let types: Vec<&str> = parts
-        .iter()
-        .map(|p| p["content_type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        part_types(&got),
         [
             "multipart/mixed",
             "multipart/alternative",

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine;
-use common::servers::{python, workspace_root, Aiosmtpd, Dovecot, Postfix};
+use common::servers::{mail_check, part_types, Aiosmtpd, Dovecot, Postfix};
 use serde_json::Value;
 
 /// The builds of the component this smtp-send runs (`--wasi`).
@@ -70,19 +70,7 @@ fn dkim_key(dir: &Path, alg: &str) -> (String, String) {
 
 /// Python's `email` (and dkimpy, given the TXT record) on the message in `file`.
 fn check(file: &Path, dkim_txt: Option<&str>) -> Value {
-    let script = workspace_root().join("host-test/servers/mail_check.py");
-    let mut cmd = Command::new(python());
-    cmd.arg(script).arg(file);
-    if let Some(txt) = dkim_txt {
-        cmd.args(["--dkim-txt", txt]);
-    }
-    let out = cmd.output().expect("run mail_check.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("mail_check.py JSON")
+    mail_check(file, dkim_txt).unwrap()
 }
 
 fn decoded(part: &Value) -> Vec<u8> {
@@ -179,12 +167,8 @@ fn assert_parts(files: &Files, got: &Value) {
     assert_eq!(got["defects"], serde_json::json!([]), "{got}");
     assert_eq!(got["content_type"], "multipart/mixed");
     let parts = got["parts"].as_array().unwrap();
-    let types: Vec<&str> = parts
-        .iter()
-        .map(|p| p["content_type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        part_types(got),
         [
             "multipart/mixed",
             "multipart/alternative",
