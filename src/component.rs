@@ -1,7 +1,7 @@
 //! WIT glue only: converts WIT values to [`crate::client`] calls and core errors to WIT
 //! variants. Nothing is decided here.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::net::IpAddr;
 
 use crate::auth::MechanismKind;
@@ -22,6 +22,7 @@ use exports::smtplib::smtp::client as wit;
 use exports::smtplib::smtp::mailer as mwit;
 
 crate::wit_convert::wit_conversions!();
+crate::wit_convert::mailer_conversions!();
 
 struct Component;
 
@@ -29,156 +30,7 @@ impl wit::Guest for Component {
     type Client = Client;
 }
 
-impl mwit::Guest for Component {
-    fn send(transport: mwit::Transport, mail: mwit::Mail) -> Result<wit::Delivery, wit::SmtpError> {
-        mail::send::send(Wasi, &transport_from_wit(transport), &mail_from_wit(mail))
-            .map(delivery_to_wit)
-            .map_err(error_to_wit)
-    }
-
-    fn compose(mail: mwit::Mail) -> Result<Vec<u8>, wit::SmtpError> {
-        mail::compose::compose(&mail_from_wit(mail)).map_err(error_to_wit)
-    }
-
-    fn send_with(
-        client: wit::ClientBorrow<'_>,
-        mail: mwit::Mail,
-    ) -> Result<wit::Delivery, wit::SmtpError> {
-        let mail = mail_from_wit(mail);
-        client
-            .get::<Client>()
-            .with(|c| mail::send::send_with(c, &mail))
-            .map(delivery_to_wit)
-            .map_err(error_to_wit)
-    }
-
-    fn send_bytes_with(
-        client: wit::ClientBorrow<'_>,
-        from_addr: String,
-        to_addrs: Vec<String>,
-        msg: Vec<u8>,
-        options: mwit::MailOptions,
-    ) -> Result<wit::Delivery, wit::SmtpError> {
-        let options = options_from_wit(options);
-        client
-            .get::<Client>()
-            .with(|c| mail::send::send_bytes(c, &from_addr, &to_addrs, msg, &options))
-            .map(delivery_to_wit)
-            .map_err(error_to_wit)
-    }
-}
-
-fn mailbox_from_wit(m: mwit::Mailbox) -> mail::Mailbox {
-    mail::Mailbox {
-        name: m.name,
-        address: m.address,
-    }
-}
-
-fn mailboxes(list: Vec<mwit::Mailbox>) -> Vec<mail::Mailbox> {
-    list.into_iter().map(mailbox_from_wit).collect()
-}
-
-fn options_from_wit(o: mwit::MailOptions) -> mail::MailOptions {
-    mail::MailOptions {
-        dkim: o.dkim.map(|d| mail::Dkim {
-            domain: d.domain,
-            selector: d.selector,
-            private_key_pem: d.private_key_pem,
-            algorithm: match d.algorithm {
-                mwit::DkimAlgorithm::RsaSha256 => mail::DkimAlgorithm::RsaSha256,
-                mwit::DkimAlgorithm::Ed25519Sha256 => mail::DkimAlgorithm::Ed25519Sha256,
-            },
-            signed_headers: d.signed_headers,
-        }),
-        dsn: o.dsn.map(|d| mail::Dsn {
-            notify: d.notify.map(|n| match n {
-                mwit::DsnNotify::Never => mail::Notify::Never,
-                mwit::DsnNotify::On(events) => mail::Notify::On {
-                    success: events.contains(mwit::DsnEvents::SUCCESS),
-                    failure: events.contains(mwit::DsnEvents::FAILURE),
-                    delay: events.contains(mwit::DsnEvents::DELAY),
-                },
-            }),
-            ret: d.ret.map(|r| match r {
-                mwit::DsnReturn::Full => mail::DsnReturn::Full,
-                mwit::DsnReturn::Headers => mail::DsnReturn::Headers,
-            }),
-            envid: d.envid,
-            orcpt: d.orcpt,
-            best_effort: d.best_effort,
-        }),
-        require_tls: o.require_tls,
-    }
-}
-
-fn mail_from_wit(m: mwit::Mail) -> mail::Mail {
-    mail::Mail {
-        from: mailbox_from_wit(m.from),
-        sender: m.sender.map(mailbox_from_wit),
-        to: mailboxes(m.to),
-        cc: mailboxes(m.cc),
-        bcc: mailboxes(m.bcc),
-        reply_to: mailboxes(m.reply_to),
-        subject: m.subject,
-        date: m.date,
-        message_id: m.message_id,
-        in_reply_to: m.in_reply_to,
-        references: m.references,
-        headers: m
-            .headers
-            .into_iter()
-            .map(|h| mail::Header {
-                name: h.name,
-                value: h.value,
-            })
-            .collect(),
-        text: m.text,
-        html: m.html,
-        attachments: m
-            .attachments
-            .into_iter()
-            .map(|a| mail::Attachment {
-                filename: a.filename,
-                content_type: a.content_type,
-                content: a.content,
-                content_id: a.content_id,
-            })
-            .collect(),
-        options: options_from_wit(m.options),
-    }
-}
-
-fn transport_from_wit(t: mwit::Transport) -> mail::Transport {
-    mail::Transport {
-        host: t.host,
-        port: t.port,
-        security: match t.security {
-            mwit::Security::ImplicitTls => mail::Security::ImplicitTls,
-            mwit::Security::StarttlsRequired => mail::Security::StartTlsRequired,
-            mwit::Security::None => mail::Security::None,
-        },
-        tls: t.tls.map(tls_settings).unwrap_or_default(),
-        credentials: t.credentials.map(|c| match c {
-            mwit::Credentials::Password(p) => mail::Credentials::Password {
-                user: p.user,
-                password: p.password,
-            },
-            mwit::Credentials::Oauth(o) => mail::Credentials::OAuth {
-                user: o.user,
-                token: o.token,
-                mechanism: match o.mechanism {
-                    mwit::OauthMechanism::Xoauth2 => MechanismKind::XOAuth2,
-                    mwit::OauthMechanism::Oauthbearer => MechanismKind::OAuthBearer,
-                },
-            },
-        }),
-        allow_insecure_auth: t.allow_insecure_auth,
-        local_hostname: t.local_hostname,
-        timeout_ms: t.timeout_ms,
-        lmtp: t.lmtp,
-    }
-}
+crate::wit_convert::mailer_exports!();
 
 /// TCP through wasi:sockets.
 struct Wasi;
@@ -207,6 +59,12 @@ struct Client(RefCell<client::Client<Wasi>>);
 impl Client {
     fn with<R>(&self, f: impl FnOnce(&mut client::Client<Wasi>) -> R) -> R {
         f(&mut self.0.borrow_mut())
+    }
+
+    /// The client, borrowed for one call of a `mailer` function that takes it (a call
+    /// runs to its end before the next one starts).
+    fn lock(&self) -> RefMut<'_, client::Client<Wasi>> {
+        self.0.borrow_mut()
     }
 }
 

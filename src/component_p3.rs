@@ -1,12 +1,13 @@
 //! WIT glue of the WASI 0.3 build (`p3`): the `client` resource of `wit/p3/world.wit`
-//! with async methods, over the same [`crate::client`] compiled async and the wasip3
-//! driver ([`crate::driver::tcp_p3`]). Nothing is decided here. Each resource holds its
+//! with async methods, and the `mailer` functions, over the same [`crate::client`] and
+//! [`crate::mail::send`] compiled async and the wasip3 driver
+//! ([`crate::driver::tcp_p3`]). Nothing is decided here. Each resource holds its
 //! client behind an async lock, so calls on one client run one at a time in the order
 //! they were made, while calls on other clients in the instance go on meanwhile.
 
 use std::net::IpAddr;
 
-use futures::lock::Mutex;
+use futures::lock::{Mutex, MutexGuard};
 
 use crate::auth::MechanismKind;
 use crate::client::{self, ClientOptions, Network};
@@ -14,6 +15,7 @@ use crate::delivery::Delivery;
 use crate::driver::tcp_p3::TcpTransport;
 use crate::endpoint::Endpoint;
 use crate::error::{Refusal, SmtpError};
+use crate::mail;
 use crate::protocol::data;
 use crate::protocol::reply::Reply;
 use crate::session::AuthStep;
@@ -26,15 +28,19 @@ wit_bindgen_p3::generate!({
 });
 
 use exports::smtplib::smtp::client as wit;
+use exports::smtplib::smtp::mailer as mwit;
 use wit_bindgen_p3::rt::async_support::{FutureReader, StreamReader, StreamResult};
 
 crate::wit_convert::wit_conversions!();
+crate::wit_convert::mailer_conversions!();
 
 struct Component;
 
 impl wit::Guest for Component {
     type Client = Client;
 }
+
+crate::wit_convert::mailer_exports!();
 
 /// TCP through wasi:sockets 0.3.
 struct Wasi;
@@ -59,6 +65,14 @@ impl Network for Wasi {
 /// The `client` resource: a [`client::Client`] behind an async lock (WIT methods take
 /// `&self`, and a call may be in progress when the next one arrives).
 struct Client(Mutex<client::Client<Wasi>>);
+
+impl Client {
+    /// The client, once the calls made on it before this one are done (for the
+    /// `mailer` functions that take it).
+    async fn lock(&self) -> MutexGuard<'_, client::Client<Wasi>> {
+        self.0.lock().await
+    }
+}
 
 impl wit::GuestClient for Client {
     fn new(o: wit::ClientOptions) -> Self {

@@ -58,6 +58,40 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| manifest.join(".."))
 }
 
+/// Reads the message in `file` as a mail client does, with
+/// `host-test/servers/mail_check.py` (Python's `email`; with `dkim_txt`, dkimpy's
+/// verdict with that TXT record as the selector's), and parses its one JSON line.
+pub fn mail_check(file: &Path, dkim_txt: Option<&str>) -> Result<serde_json::Value> {
+    let mut cmd = Command::new(python());
+    cmd.arg(workspace_root().join("host-test/servers/mail_check.py"))
+        .arg(file);
+    if let Some(txt) = dkim_txt {
+        cmd.args(["--dkim-txt", txt]);
+    }
+    let out = cmd.output().context("running mail_check.py")?;
+    if !out.status.success() {
+        bail!(
+            "mail_check.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("mail_check.py's JSON")
+}
+
+/// The content type of every part [`mail_check`] read, in its order (multipart
+/// containers included).
+pub fn part_types(checked: &serde_json::Value) -> Vec<&str> {
+    checked["parts"]
+        .as_array()
+        .map(|parts| {
+            parts
+                .iter()
+                .map(|p| p["content_type"].as_str().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The Python that has aiosmtpd: `$SMTP_TEST_PYTHON`, else the project's `.venv`.
 pub fn python() -> PathBuf {
     std::env::var_os("SMTP_TEST_PYTHON")

@@ -273,12 +273,13 @@ const P3_ONLY: &str = "sendmail-stream: async func(from-addr: string, to-addrs: 
     body: stream<u8>, body-end: future<result<_, string>>, mail-options: list<string>, \
     rcpt-options: list<string>) -> result<delivery, smtp-error>;";
 
-/// `wit/p3/world.wit` is `wit/world.wit`'s package and `client` interface with every
-/// method of `client` async: after `async func` is read as `func` and the one p3-only
-/// method (`P3_ONLY`, documented) is taken out, only doc comments differ, and no method
-/// was left sync (the constructor and the static `lmtp` cannot be async). Its world
-/// exports `client` alone: the `mailer` interface is not in the p3 build yet (the
-/// README's WASI 0.3 section says so).
+/// `wit/p3/world.wit` is `wit/world.wit`'s package and `client` and `mailer`
+/// interfaces with every method of `client` and every networked function of `mailer`
+/// async: after `async func` is read as `func` and the one p3-only method (`P3_ONLY`,
+/// documented) is taken out, only doc comments differ, and nothing else was left sync
+/// (the constructor and the static `lmtp` cannot be async; `mailer.compose` does no
+/// I/O, and its doc says why it stays a `func`). Its world exports `client` and
+/// `mailer`, as `wit/world.wit`'s does.
 #[test]
 fn p3_world_is_the_same_client_interface_with_async_methods() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
@@ -289,6 +290,12 @@ fn p3_world_is_the_same_client_interface_with_async_methods() {
         let start = text.find("package ").expect("a package line");
         let iface = text.find("interface client {").expect("interface client");
         let end = iface + text[iface..].find("\n}\n").expect("the end of client") + 3;
+        text[start..end].to_string()
+    };
+    // `interface mailer` through its closing brace.
+    let mailer_part = |text: &str| -> String {
+        let start = text.find("interface mailer {").expect("interface mailer");
+        let end = start + text[start..].find("\n}\n").expect("the end of mailer") + 3;
         text[start..end].to_string()
     };
     let code = |text: &str| -> Vec<String> {
@@ -323,19 +330,37 @@ fn p3_world_is_the_same_client_interface_with_async_methods() {
         p3_code,
         "wit/p3/world.wit drifted from wit/world.wit"
     );
+    let p3_mailer = mailer_part(&p3);
+    assert_eq!(
+        code(&mailer_part(&p2)),
+        code(&p3_mailer),
+        "wit/p3/world.wit's mailer drifted from wit/world.wit's"
+    );
     for line in p3.lines().map(str::trim) {
         if line.contains(": func(") {
             assert!(
-                line.starts_with("lmtp: static func("),
+                line.starts_with("lmtp: static func(") || line.starts_with("compose: func("),
                 "not async in p3: {line}"
             );
         }
     }
-    assert!(p3.contains("async func"));
+    for f in ["send", "send-with", "send-bytes-with"] {
+        let head = format!("{f}: async func(");
+        assert!(
+            p3_mailer.lines().any(|l| l.trim().starts_with(&head)),
+            "mailer.{f} is async in p3"
+        );
+    }
+    assert!(
+        p3_mailer
+            .lines()
+            .any(|l| l.trim().starts_with("compose: func(")),
+        "mailer.compose is in p3"
+    );
     let world = &p3[p3.find("world smtp {").expect("world smtp")..];
     assert_eq!(
         code(world),
-        ["world smtp {", "export client;", "}"],
-        "the p3 world exports more than client: update this test and the README"
+        ["world smtp {", "export client;", "export mailer;", "}"],
+        "the p3 world's exports changed: update this test and the README"
     );
 }

@@ -323,6 +323,7 @@ impl SmtpHost {
                 let (handle,) = p3::call::<(ClientOptions,), (ResourceAny,)>(
                     &mut store,
                     instance,
+                    p3::CLIENT,
                     name,
                     (options,),
                 )
@@ -474,104 +475,31 @@ impl Client {
     }
 }
 
-impl Api {
-    /// The `mailer` interface's exports: only the WASI 0.2 build has them (the WASI 0.3
-    /// world exports `client` alone; see the README's WASI 0.3 section).
-    fn mailer(&self) -> Result<&crate::exports::smtplib::smtp::mailer::Guest> {
-        match self {
-            Api::P2(api) => Ok(api.smtplib_smtp_mailer()),
-            #[cfg(feature = "p3")]
-            Api::P3(_) => wasmtime::bail!(
-                "the mailer interface is not in the WASI 0.3 build (use --wasi p2 for it)"
-            ),
-        }
-    }
-}
-
-impl AsyncClient {
-    /// `mailer.send(transport, mail)` in this client's instance (it opens a connection
-    /// of its own; this client's connection is not used). With [`Stderr::Capture`] the
-    /// transcript is kept as for the client's own calls.
-    pub async fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
-        let api = self.api.mailer()?;
-        api.call_send(&mut self.store, transport, mail).await
-    }
-
-    /// `mailer.compose(mail)`: the message's bytes.
-    pub async fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
-        let api = self.api.mailer()?;
-        api.call_compose(&mut self.store, mail).await
-    }
-
-    /// `mailer.send-with(client, mail)` over this client's connection.
-    pub async fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
-        let api = self.api.mailer()?;
-        api.call_send_with(&mut self.store, self.handle, mail).await
-    }
-
-    /// `mailer.send-bytes-with(client, from, to, msg, options)` over this client's
-    /// connection.
-    pub async fn send_bytes_with(
-        &mut self,
-        from: &str,
-        to: &[String],
-        msg: &[u8],
-        options: &MailOptions,
-    ) -> Call<Delivery> {
-        let api = self.api.mailer()?;
-        api.call_send_bytes_with(&mut self.store, self.handle, from, to, msg, options)
-            .await
-    }
-}
-
-impl Client {
-    /// [`AsyncClient::mailer_send`], blocking.
-    pub fn mailer_send(&mut self, transport: &Transport, mail: &Mail) -> Call<Delivery> {
-        self.runtime
-            .block_on(self.inner.mailer_send(transport, mail))
-    }
-
-    /// [`AsyncClient::compose`], blocking.
-    pub fn compose(&mut self, mail: &Mail) -> Call<Vec<u8>> {
-        self.runtime.block_on(self.inner.compose(mail))
-    }
-
-    /// [`AsyncClient::send_mail`], blocking.
-    pub fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
-        self.runtime.block_on(self.inner.send_mail(mail))
-    }
-
-    /// [`AsyncClient::send_bytes_with`], blocking.
-    pub fn send_bytes_with(
-        &mut self,
-        from: &str,
-        to: &[String],
-        msg: &[u8],
-        options: &MailOptions,
-    ) -> Call<Delivery> {
-        self.runtime
-            .block_on(self.inner.send_bytes_with(from, to, msg, options))
-    }
-}
-
-/// Generates the `AsyncClient` methods that forward to the component, and the
-/// blocking `Client` methods that run them.
+/// Generates, for functions of the exported interface `$iface` (`client` or `mailer`,
+/// named `$interface` in the WASI 0.3 build, where exports are called by name as
+/// `$wit`), the `AsyncClient` methods that call them in the client's instance, the
+/// blocking `Client` methods that run those, and the same methods on a `P3Client`.
+/// With `handle` the WIT function's first argument is the client (`borrow<client>`:
+/// every `client` method, and the `mailer` functions that use its connection).
 macro_rules! forward {
-    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $call:ident; )*) => {
+    (@p2 client, $api:ident) => { $api.smtplib_smtp_client().client() };
+    (@p2 mailer, $api:ident) => { $api.smtplib_smtp_mailer() };
+    ($iface:ident, $interface:expr;
+     $( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
+        => $call:ident, $wit:expr $(, $handle:ident)?; )*) => {
         impl AsyncClient {
             $(
                 $(#[$doc])*
                 pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
                     let result = match &self.api {
                         Api::P2(api) => {
-                            let api = api.smtplib_smtp_client().client();
-                            api.$call(&mut self.store, self.handle, $($arg),*).await
+                            let api = forward!(@p2 $iface, api);
+                            api.$call(&mut self.store, $(self.$handle,)? $($arg),*).await
                         }
                         #[cfg(feature = "p3")]
                         Api::P3(instance) => {
-                            let name = concat!("[method]client.", stringify!($name));
-                            let params = (self.handle, $(p3::Owned::owned($arg),)*);
-                            p3::call(&mut self.store, *instance, name, params)
+                            let params = ($(self.$handle,)? $(p3::Owned::owned($arg),)*);
+                            p3::call(&mut self.store, *instance, $interface, $wit, params)
                                 .await
                                 .map(p3::Ret::from_ret)
                         }
@@ -594,16 +522,45 @@ macro_rules! forward {
             $(
                 $(#[$doc])*
                 pub async fn $name(&mut self, $($arg: $ty),*) -> $ret {
-                    let name = concat!("[method]client.", stringify!($name));
-                    let params = (self.handle(), $(p3::Owned::owned($arg),)*);
-                    self.call(name, params).await.map(p3::Ret::from_ret)
+                    let params = ($(self.$handle(),)? $(p3::Owned::owned($arg),)*);
+                    self.call($interface, $wit, params).await.map(p3::Ret::from_ret)
                 }
             )*
         }
     };
 }
 
-forward! {
+forward! { mailer, p3::MAILER;
+    /// `mailer.send(transport, mail)` in this client's instance (it opens a connection
+    /// of its own; this client's connection is not used). With [`Stderr::Capture`] the
+    /// transcript is kept as for the client's own calls.
+    fn mailer_send(transport: &Transport, mail: &Mail) -> Call<Delivery> => call_send, "send";
+    /// `mailer.compose(mail)`: the message's bytes.
+    fn compose(mail: &Mail) -> Call<Vec<u8>> => call_compose, "compose";
+    /// `mailer.send-with(client, mail)` over this client's connection.
+    fn send_mail(mail: &Mail) -> Call<Delivery> => call_send_with, "send-with", handle;
+    /// `mailer.send-bytes-with(client, from, to, msg, options)` over this client's
+    /// connection.
+    fn send_bytes_with(from: &str, to: &[String], msg: &[u8], options: &MailOptions) -> Call<Delivery>
+        => call_send_bytes_with, "send-bytes-with", handle;
+}
+
+/// [`forward!`] for the `client` interface's methods: the resource is the first
+/// argument, and the WASI 0.3 export is `[method]client.NAME` (underscores read as
+/// dashes).
+macro_rules! forward_client {
+    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $call:ident; )*) => {
+        forward! { client, p3::CLIENT;
+            $(
+                $(#[$doc])*
+                fn $name($($arg: $ty),*) -> $ret
+                    => $call, concat!("[method]client.", stringify!($name)), handle;
+            )*
+        }
+    };
+}
+
+forward_client! {
     /// `connect(host, port)`.
     fn connect(host: &str, port: Option<u16>) -> Call<Reply> => call_connect;
     /// `connect-tls(host, port, config)`.
@@ -689,18 +646,23 @@ pub(crate) mod p3 {
 
     use super::HostState;
     use crate::{
-        AuthStep, Delivery, Extension, Message, RecipientReply, Refusal, Reply, SaslMechanism,
-        SmtpError, TlsConfig,
+        AuthStep, Delivery, Extension, Mail, MailOptions, Message, RecipientReply, Refusal, Reply,
+        SaslMechanism, SmtpError, TlsConfig, Transport,
     };
 
     /// The `client` interface's export name.
-    const INTERFACE: &str = "smtplib:smtp/client@0.2.0";
+    pub const CLIENT: &str = "smtplib:smtp/client@0.2.0";
+
+    /// The `mailer` interface's export name.
+    pub const MAILER: &str = "smtplib:smtp/mailer@0.2.0";
 
     /// Calls `name` (`[method]client.connect_tls` style: underscores are read as
-    /// dashes) of the `client` interface with `params`, inside `run_concurrent`.
+    /// dashes) of the exported interface `interface` ([`CLIENT`] or [`MAILER`]) with
+    /// `params`, inside `run_concurrent`.
     pub async fn call<P, R>(
         store: &mut Store<HostState>,
         instance: Instance,
+        interface: &str,
         name: &str,
         params: P,
     ) -> Result<R>
@@ -708,18 +670,19 @@ pub(crate) mod p3 {
         P: ComponentNamedList + Lower + Send + Sync + 'static,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
-        let func = func::<P, R>(&mut *store, instance, name)?;
+        let func = func::<P, R>(&mut *store, instance, interface, name)?;
         store
             .run_concurrent(async move |accessor| func.call_concurrent(accessor, params).await)
             .await?
     }
 
     /// The typed function `name` (`[method]client.connect_tls` style: underscores are
-    /// read as dashes) of the `client` interface: the one export lookup, for [`call`]
-    /// and [`crate::P3Scope`].
+    /// read as dashes) of the exported interface `interface` ([`CLIENT`] or
+    /// [`MAILER`]): the one export lookup, for [`call`] and [`crate::P3Scope`].
     pub fn func<P, R>(
         mut store: impl AsContextMut<Data = HostState>,
         instance: Instance,
+        interface: &str,
         name: &str,
     ) -> Result<TypedFunc<P, R>>
     where
@@ -727,12 +690,12 @@ pub(crate) mod p3 {
         R: ComponentNamedList + Lift,
     {
         let wit_name = name.replace('_', "-");
-        let interface = instance
-            .get_export_index(&mut store, None, INTERFACE)
-            .ok_or_else(|| wasmtime::format_err!("the component exports no {INTERFACE}"))?;
         let index = instance
-            .get_export_index(&mut store, Some(&interface), &wit_name)
-            .ok_or_else(|| wasmtime::format_err!("{INTERFACE} has no {wit_name}"))?;
+            .get_export_index(&mut store, None, interface)
+            .ok_or_else(|| wasmtime::format_err!("the component exports no {interface}"))?;
+        let index = instance
+            .get_export_index(&mut store, Some(&index), &wit_name)
+            .ok_or_else(|| wasmtime::format_err!("{interface} has no {wit_name}"))?;
         instance.get_typed_func::<P, R>(&mut store, &index)
     }
 
@@ -761,18 +724,10 @@ pub(crate) mod p3 {
             self.to_vec()
         }
     }
-    impl Owned for &TlsConfig {
-        type Out = TlsConfig;
-        fn owned(self) -> TlsConfig {
-            self.clone()
-        }
+    macro_rules! owned_clone {
+        ($($t:ty),*) => { $(impl Owned for &$t { type Out = $t; fn owned(self) -> $t { self.clone() } })* };
     }
-    impl Owned for &Message {
-        type Out = Message;
-        fn owned(self) -> Message {
-            self.clone()
-        }
-    }
+    owned_clone!(TlsConfig, Message, Transport, Mail, MailOptions);
     impl Owned for Option<&str> {
         type Out = Option<String>;
         fn owned(self) -> Option<String> {
@@ -804,6 +759,7 @@ pub(crate) mod p3 {
         std::result::Result<Vec<Refusal>, SmtpError>,
         std::result::Result<Vec<RecipientReply>, SmtpError>,
         std::result::Result<Delivery, SmtpError>,
+        std::result::Result<Vec<u8>, SmtpError>,
         bool,
         Vec<Extension>,
         Option<String>
@@ -869,6 +825,7 @@ mod p3_tests {
                 let (c,) = p3::call::<(ClientOptions,), (ResourceAny,)>(
                     &mut store,
                     instance,
+                    p3::CLIENT,
                     "[constructor]client",
                     (options.clone(),),
                 )

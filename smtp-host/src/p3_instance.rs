@@ -126,7 +126,7 @@ impl<'a> P3Scope<'a> {
 
     async fn make(&'a self, name: &str, options: &ClientOptions) -> Result<P3Client<'a>> {
         let (handle,) = self
-            .call::<(ClientOptions,), (ResourceAny,)>(name, (options.clone(),))
+            .call::<(ClientOptions,), (ResourceAny,)>(p3::CLIENT, name, (options.clone(),))
             .await?;
         if let Ok(mut made) = self.made.lock() {
             made.push(handle);
@@ -137,9 +137,10 @@ impl<'a> P3Scope<'a> {
         })
     }
 
-    /// Calls the export `name` of the `client` interface with `params`, concurrently
-    /// with the other calls of the run; a trap marks the instance as trapped.
-    async fn call<P, R>(&self, name: &str, params: P) -> Result<R>
+    /// Calls the export `name` of the interface `interface` (`client` or `mailer`)
+    /// with `params`, concurrently with the other calls of the run; a trap marks the
+    /// instance as trapped.
+    async fn call<P, R>(&self, interface: &str, name: &str, params: P) -> Result<R>
     where
         P: ComponentNamedList + Lower + Send + Sync + 'static,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
@@ -149,7 +150,7 @@ impl<'a> P3Scope<'a> {
         }
         let func = self
             .accessor
-            .with(|mut access| p3::func::<P, R>(&mut access, self.instance, name))?;
+            .with(|mut access| p3::func::<P, R>(&mut access, self.instance, interface, name))?;
         let result = func.call_concurrent(self.accessor, params).await;
         if result.is_err() {
             self.trapped.store(true, Ordering::Relaxed);
@@ -159,10 +160,10 @@ impl<'a> P3Scope<'a> {
 }
 
 /// One `client` resource of a [`P3Instance`], made by [`P3Scope::client`]: the same
-/// `async` methods with the same results as [`crate::AsyncClient`]'s `client`
-/// methods (the WASI 0.3 build has no `mailer`). One session at a time per client
-/// (`&mut self`); it can `connect` again after `quit` or `close`. Calls of different
-/// clients run at once.
+/// `async` methods with the same results as [`crate::AsyncClient`]'s, the `mailer`
+/// ones included (`mailer_send`, `compose`, `send_mail`, `send_bytes_with`). One
+/// session at a time per client (`&mut self`); it can `connect` again after `quit` or
+/// `close`. Calls of different clients run at once.
 pub struct P3Client<'a> {
     scope: &'a P3Scope<'a>,
     handle: ResourceAny,
@@ -174,13 +175,14 @@ impl P3Client<'_> {
         self.handle
     }
 
-    /// Calls the export `name` with `params` (the handle first).
-    pub(crate) async fn call<P, R>(&self, name: &str, params: P) -> Result<R>
+    /// Calls the export `name` of the interface `interface` (`client` or `mailer`)
+    /// with `params` (the handle first where the function takes the client).
+    pub(crate) async fn call<P, R>(&self, interface: &str, name: &str, params: P) -> Result<R>
     where
         P: ComponentNamedList + Lower + Send + Sync + 'static,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
-        self.scope.call(name, params).await
+        self.scope.call(interface, name, params).await
     }
 
     /// Whether a call into the instance trapped (every later call is refused).

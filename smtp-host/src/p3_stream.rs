@@ -117,6 +117,7 @@ impl AsyncClient {
         let result = p3::call::<_, (Result<Delivery, SmtpError>,)>(
             &mut self.store,
             instance,
+            p3::CLIENT,
             "[method]client.sendmail_stream",
             params,
         )

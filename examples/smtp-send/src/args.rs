@@ -404,6 +404,14 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
         {
             return Err("--message-stream needs --server, and goes without --message, --send-message and --connections".into());
         }
+        // The body is sent as it is read: nothing can build, sign or mark it.
+        if args.mailer.composes() || args.mailer.has_options() {
+            return Err(
+                "--message-stream sends the file as it is: it works with neither the \
+                 message-building flags nor --dkim-*, --dsn-*, --envid, --require-tls"
+                    .into(),
+            );
+        }
         // Stdin can be read once: a second message from it would be empty.
         if args.message_stream.as_deref() == Some("-") && args.count != 1 {
             return Err("--message-stream - (stdin) sends one message: --count must be 1".into());
@@ -411,13 +419,6 @@ pub fn parse(raw: &[OsString]) -> Result<Command, String> {
     }
     args.mailer
         .check(args.message.is_some(), args.send_message)?;
-    if args.wasi == smtp_host::Wasi::P3 && (args.mailer.composes() || args.mailer.has_options()) {
-        return Err(
-            "--wasi p3 has no mailer yet: the message-building flags, --dkim-*, --dsn-*, \
-             --envid and --require-tls need --wasi p2"
-                .into(),
-        );
-    }
     Ok(Command::Run(Box::new(args)))
 }
 
@@ -758,18 +759,35 @@ mod tests {
     }
 
     #[test]
-    fn the_mailer_flags_need_wasi_p2() {
-        let base = ["--server", "h", "--to", "b@x", "--wasi", "p3"];
-        run(&base).unwrap();
-        for extra in [
+    fn the_mailer_flags_work_on_both_builds_but_not_with_message_stream() {
+        let extras = [
             &["--subject", "hi"][..],
             &["--require-tls"],
             &["--envid", "x"],
-        ] {
-            let argv: Vec<&str> = base.iter().chain(extra).copied().collect();
-            assert!(run(&argv).unwrap_err().contains("--wasi p2"), "{extra:?}");
+        ];
+        for wasi in ["p2", "p3"] {
+            let base = ["--server", "h", "--to", "b@x", "--wasi", wasi];
+            for extra in extras {
+                let argv: Vec<&str> = base.iter().chain(extra).copied().collect();
+                let a = run(&argv).unwrap();
+                assert!(a.mailer.composes() || a.mailer.has_options(), "{extra:?}");
+            }
         }
-        run(&["--server", "h", "--to", "b@x", "--subject", "hi"]).unwrap();
+        let base = ["--server", "h", "--to", "b@x", "--wasi", "p3"];
+        for extra in extras {
+            let argv: Vec<&str> = base
+                .iter()
+                .chain(&["--message-stream", "m.eml"])
+                .chain(extra)
+                .copied()
+                .collect();
+            assert!(
+                run(&argv)
+                    .unwrap_err()
+                    .contains("--message-stream sends the file"),
+                "{extra:?}"
+            );
+        }
     }
 
     #[test]

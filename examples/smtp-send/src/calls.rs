@@ -191,25 +191,17 @@ impl Calls for smtp_host::P3Client<'_> {
         ))
     }
 
-    // args::parse refuses the mailer's flags with --wasi p3 (the WASI 0.3 build has
-    // no mailer), so a session never gets here; if one did, it fails as a host error.
-    async fn send_mail(&mut self, _mail: &Mail) -> Call<Delivery> {
-        Err(no_mailer())
+    async fn send_mail(&mut self, mail: &Mail) -> Call<Delivery> {
+        smtp_host::P3Client::send_mail(self, mail).await
     }
 
     async fn send_bytes_with(
         &mut self,
-        _from: &str,
-        _to: &[String],
-        _msg: &[u8],
-        _options: &MailOptions,
+        from: &str,
+        to: &[String],
+        msg: &[u8],
+        options: &MailOptions,
     ) -> Call<Delivery> {
-        Err(no_mailer())
+        smtp_host::P3Client::send_bytes_with(self, from, to, msg, options).await
     }
-}
-
-/// The error of a mailer call on a WASI 0.3 client.
-#[cfg(feature = "p3")]
-fn no_mailer() -> wasmtime::Error {
-    wasmtime::format_err!("the WASI 0.3 build of the component has no mailer")
 }

@@ -1,16 +1,31 @@
 //! The mailer through `smtp-send` against real peers: messages built from parts read
 //! back by Python's `email` part for part, DKIM signatures checked by dkimpy (both
 //! algorithms), Postfix's queue id and its queue file's DSN records, REQUIRETLS in
-//! clear, and an LMTP delivery to Dovecot.
+//! clear, and an LMTP delivery to Dovecot. Every test runs on each build of the
+//! component smtp-send has: `--wasi p2`, and `--wasi p3` too when built with the `p3`
+//! feature (`cargo test -p smtp-send --features p3 --test mailer`).
 
 mod common;
 use std::path::Path;
 use std::process::Command;
 
 use base64::Engine;
-use common::run;
-use common::servers::{python, workspace_root, Aiosmtpd, Dovecot, Postfix};
+use common::servers::{mail_check, part_types, Aiosmtpd, Dovecot, Postfix};
 use serde_json::Value;
+
+/// The builds of the component this smtp-send runs (`--wasi`).
+const BUILDS: &[&str] = if cfg!(feature = "p3") {
+    &["p2", "p3"]
+} else {
+    &["p2"]
+};
+
+/// `smtp-send --wasi WASI` with `args` and `--json` (see [`common::run`]).
+fn run(wasi: &str, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--wasi", wasi];
+    all.extend_from_slice(args);
+    common::run(&all)
+}
 
 /// A private key for `alg` (openssl), and the DNS TXT record that publishes it.
 fn dkim_key(dir: &Path, alg: &str) -> (String, String) {
@@ -55,19 +70,7 @@ fn dkim_key(dir: &Path, alg: &str) -> (String, String) {
 
 /// Python's `email` (and dkimpy, given the TXT record) on the message in `file`.
 fn check(file: &Path, dkim_txt: Option<&str>) -> Value {
-    let script = workspace_root().join("host-test/servers/mail_check.py");
-    let mut cmd = Command::new(python());
-    cmd.arg(script).arg(file);
-    if let Some(txt) = dkim_txt {
-        cmd.args(["--dkim-txt", txt]);
-    }
-    let out = cmd.output().expect("run mail_check.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("mail_check.py JSON")
+    mail_check(file, dkim_txt).unwrap()
 }
 
 fn decoded(part: &Value) -> Vec<u8> {
@@ -144,6 +147,16 @@ impl Files {
     }
 }
 
+/// The recipients of the delivery report in smtp-send's JSON that were accepted.
+fn accepted(json: &Value) -> Vec<&str> {
+    json["delivery"]["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["recipient"].as_str().unwrap())
+        .collect()
+}
+
 /// Checks the stored message part for part against the files.
 fn assert_parts(files: &Files, got: &Value) {
     assert_eq!(got["subject"], "Grüße 🚀", "{got}");
@@ -154,12 +167,8 @@ fn assert_parts(files: &Files, got: &Value) {
     assert_eq!(got["defects"], serde_json::json!([]), "{got}");
     assert_eq!(got["content_type"], "multipart/mixed");
     let parts = got["parts"].as_array().unwrap();
-    let types: Vec<&str> = parts
-        .iter()
-        .map(|p| p["content_type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        part_types(got),
         [
             "multipart/mixed",
             "multipart/alternative",
@@ -190,7 +199,10 @@ fn assert_parts(files: &Files, got: &Value) {
 fn a_built_message_reads_back_part_for_part_and_its_dkim_verifies() {
     let server = Aiosmtpd::start(&[]).unwrap();
     let files = Files::new();
-    for (n, alg) in ["rsa", "ed25519"].iter().enumerate() {
+    let runs = BUILDS
+        .iter()
+        .flat_map(|wasi| ["rsa", "ed25519"].map(|alg| (*wasi, alg)));
+    for (n, (wasi, alg)) in runs.enumerate() {
         let (key, txt) = dkim_key(files.dir.path(), alg);
         let mut args = vec![
             "--server".to_string(),
@@ -210,14 +222,9 @@ fn a_built_message_reads_back_part_for_part_and_its_dkim_verifies() {
         ];
         args.extend(files.flags());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, json) = run(&args);
-        assert_eq!(code, 0, "{json}");
-        let accepted: Vec<&str> = json["delivery"]["accepted"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["recipient"].as_str().unwrap())
-            .collect();
+        let (code, json) = run(wasi, &args);
+        assert_eq!(code, 0, "{wasi}: {json}");
+        let accepted = accepted(&json);
         assert_eq!(
             accepted,
             ["to@example.org", "joerg@example.org", "hidden@example.net"]
@@ -234,7 +241,7 @@ fn a_built_message_reads_back_part_for_part_and_its_dkim_verifies() {
             ["to@example.org", "joerg@example.org", "hidden@example.net"]
         );
         assert!(!String::from_utf8_lossy(&msg.bytes).contains("hidden@"));
-        let file = files.dir.path().join(format!("got-{alg}.eml"));
+        let file = files.dir.path().join(format!("got-{wasi}-{alg}.eml"));
         std::fs::write(&file, &msg.bytes).unwrap();
         let got = check(&file, Some(&txt));
         assert_parts(&files, &got);
@@ -242,7 +249,7 @@ fn a_built_message_reads_back_part_for_part_and_its_dkim_verifies() {
         assert_eq!(
             got["dkim"],
             true,
-            "{alg}: {}",
+            "{wasi} {alg}: {}",
             String::from_utf8_lossy(&msg.bytes)
         );
 
@@ -250,9 +257,9 @@ fn a_built_message_reads_back_part_for_part_and_its_dkim_verifies() {
         let mut tampered = msg.bytes.clone();
         let at = tampered.len() - 40;
         tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
-        let file = files.dir.path().join(format!("tampered-{alg}.eml"));
+        let file = files.dir.path().join(format!("tampered-{wasi}-{alg}.eml"));
         std::fs::write(&file, &tampered).unwrap();
-        assert_eq!(check(&file, Some(&txt))["dkim"], false, "{alg}");
+        assert_eq!(check(&file, Some(&txt))["dkim"], false, "{wasi} {alg}");
     }
 }
 
@@ -262,10 +269,14 @@ fn require_tls_in_clear_is_not_supported_and_sends_nothing() {
     let files = Files::new();
     let addr = server.addr();
     let text = files.path("t.txt");
-    for extra in [
+    let extras = [
         &["--subject", "x", "--text", &text][..],
         &[][..], // the generated message, through send-bytes-with
-    ] {
+    ];
+    for (wasi, extra) in BUILDS
+        .iter()
+        .flat_map(|wasi| extras.map(|extra| (*wasi, extra)))
+    {
         let mut args = vec![
             "--server",
             &addr,
@@ -276,9 +287,9 @@ fn require_tls_in_clear_is_not_supported_and_sends_nothing() {
             "--require-tls",
         ];
         args.extend_from_slice(extra);
-        let (code, json) = run(&args);
-        assert_eq!(code, 1, "{json}");
-        assert_eq!(json["error"]["kind"], "not-supported", "{json}");
+        let (code, json) = run(wasi, &args);
+        assert_eq!(code, 1, "{wasi}: {json}");
+        assert_eq!(json["error"]["kind"], "not-supported", "{wasi}: {json}");
         assert!(json["error"]["message"]
             .as_str()
             .unwrap()
@@ -286,6 +297,46 @@ fn require_tls_in_clear_is_not_supported_and_sends_nothing() {
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(server.messages().is_empty());
+}
+
+/// `--connections N` with the mailer's flags: every connection builds and sends the
+/// message (`send-with` on its own client: a client of the pool with `--wasi p2`, one
+/// of N in one instance with `--wasi p3`), and every copy reads back whole.
+#[test]
+fn connections_each_send_the_built_message() {
+    let server = Aiosmtpd::start(&[]).unwrap();
+    let files = Files::new();
+    let addr = server.addr();
+    for (n, wasi) in BUILDS.iter().enumerate() {
+        let mut args = vec![
+            "--server".to_string(),
+            addr.clone(),
+            "--from".into(),
+            "sender@example.com".into(),
+            "--to".into(),
+            "to@example.org".into(),
+            "--count".into(),
+            "3".into(),
+            "--connections".into(),
+            "3".into(),
+        ];
+        args.extend(files.flags());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, json) = run(wasi, &args);
+        assert_eq!(code, 0, "{wasi}: {json}");
+        assert_eq!(json["sent"], 3, "{wasi}: {json}");
+        let stored = server.wait_messages(3 * (n + 1));
+        assert_eq!(stored.len(), 3 * (n + 1), "{wasi}");
+        for (i, msg) in stored[3 * n..].iter().enumerate() {
+            assert_eq!(
+                msg.rcpt_tos(),
+                ["to@example.org", "joerg@example.org", "hidden@example.net"]
+            );
+            let file = files.dir.path().join(format!("conn-{wasi}-{i}.eml"));
+            std::fs::write(&file, &msg.bytes).unwrap();
+            assert_parts(&files, &check(&file, None));
+        }
+    }
 }
 
 fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -303,73 +354,81 @@ fn postfix_queue_id_and_dsn_in_its_queue_file() {
     let (cert, key) = self_signed(files.dir.path());
     let postfix = Postfix::start_with(&cert, &key, relay.port, &["--hold"]).unwrap();
     let addr = format!("127.0.0.1:{}", postfix.smtp_port);
-    let (code, json) = run(&[
-        "--server",
-        &addr,
-        "--from",
-        "sender@example.com",
-        "--to",
-        "rcpt+1@example.org",
-        "--subject",
-        "DSN",
-        "--text",
-        &files.path("t.txt"),
-        "--dsn-notify",
-        "success,failure",
-        "--dsn-ret",
-        "hdrs",
-        "--envid",
-        "QQ314159 env",
-    ]);
-    assert_eq!(code, 0, "{json}");
-    let delivery = &json["delivery"];
-    let id = delivery["queue_id"]
-        .as_str()
-        .expect("a queue id")
-        .to_string();
-    assert!(delivery["reply"]["text"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("queued as {id}")));
-    let extensions = delivery["extensions"].as_array().unwrap();
-    for e in ["pipelining", "chunking", "size", "dsn"] {
-        assert!(extensions.contains(&Value::from(e)), "{e}: {delivery}");
-    }
-    // Postfix's log names the same id for the message.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !postfix.log().contains(&format!("{id}: client=")) {
-        assert!(std::time::Instant::now() < deadline, "{}", postfix.log());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    // Its queue file holds what DSN asked for (postcat's envelope records).
-    let queue = postfix.queue_file(&id).unwrap();
-    // (Postfix keeps ENVID and ORCPT xtext-decoded; its NOTIFY bits are SUCCESS = 2,
-    // FAILURE = 4, DELAY = 8, and RET=HDRS is 2.)
-    assert!(queue.contains("envelope_id=QQ314159 env\n"), "{queue}");
-    assert!(queue.contains("ret_flags=2\n"), "RET=HDRS: {queue}");
-    assert!(
-        queue.contains("notify_flags=6\n"),
-        "NOTIFY=SUCCESS,FAILURE: {queue}"
-    );
-    assert!(
-        queue.contains("dsn_orig_rcpt=rfc822;rcpt+1@example.org\n"),
-        "{queue}"
-    );
+    for wasi in BUILDS {
+        let (code, json) = run(
+            wasi,
+            &[
+                "--server",
+                &addr,
+                "--from",
+                "sender@example.com",
+                "--to",
+                "rcpt+1@example.org",
+                "--subject",
+                "DSN",
+                "--text",
+                &files.path("t.txt"),
+                "--dsn-notify",
+                "success,failure",
+                "--dsn-ret",
+                "hdrs",
+                "--envid",
+                "QQ314159 env",
+            ],
+        );
+        assert_eq!(code, 0, "{wasi}: {json}");
+        let delivery = &json["delivery"];
+        let id = delivery["queue_id"]
+            .as_str()
+            .expect("a queue id")
+            .to_string();
+        assert!(delivery["reply"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("queued as {id}")));
+        let extensions = delivery["extensions"].as_array().unwrap();
+        for e in ["pipelining", "chunking", "size", "dsn"] {
+            assert!(extensions.contains(&Value::from(e)), "{e}: {delivery}");
+        }
+        // Postfix's log names the same id for the message.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !postfix.log().contains(&format!("{id}: client=")) {
+            assert!(std::time::Instant::now() < deadline, "{}", postfix.log());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // Its queue file holds what DSN asked for (postcat's envelope records).
+        let queue = postfix.queue_file(&id).unwrap();
+        // (Postfix keeps ENVID and ORCPT xtext-decoded; its NOTIFY bits are SUCCESS = 2,
+        // FAILURE = 4, DELAY = 8, and RET=HDRS is 2.)
+        assert!(queue.contains("envelope_id=QQ314159 env\n"), "{queue}");
+        assert!(queue.contains("ret_flags=2\n"), "RET=HDRS: {queue}");
+        assert!(
+            queue.contains("notify_flags=6\n"),
+            "NOTIFY=SUCCESS,FAILURE: {queue}"
+        );
+        assert!(
+            queue.contains("dsn_orig_rcpt=rfc822;rcpt+1@example.org\n"),
+            "{queue}"
+        );
 
-    // REQUIRETLS over STARTTLS: Postfix does not offer it, so nothing is sent.
-    let (code, json) = run(&[
-        "--server",
-        &addr,
-        "--starttls",
-        "--unsafe-accept-invalid-certs",
-        "--from",
-        "sender@example.com",
-        "--to",
-        "rcpt@example.org",
-        "--require-tls",
-    ]);
-    assert_eq!(code, 1, "{json}");
-    assert_eq!(json["error"]["kind"], "not-supported", "{json}");
+        // REQUIRETLS over STARTTLS: Postfix does not offer it, so nothing is sent.
+        let (code, json) = run(
+            wasi,
+            &[
+                "--server",
+                &addr,
+                "--starttls",
+                "--unsafe-accept-invalid-certs",
+                "--from",
+                "sender@example.com",
+                "--to",
+                "rcpt@example.org",
+                "--require-tls",
+            ],
+        );
+        assert_eq!(code, 1, "{wasi}: {json}");
+        assert_eq!(json["error"]["kind"], "not-supported", "{json}");
+    }
 }
 
 #[test]
@@ -382,30 +441,30 @@ fn lmtp_to_dovecot_reports_each_recipient() {
     // Larger than carol's 1 KiB quota.
     let big = files.path("big.txt");
     std::fs::write(&big, "a line that does not fit carol's quota\n".repeat(100)).unwrap();
-    let (code, json) = run(&[
-        "--server",
-        &addr,
-        "--lmtp",
-        "--from",
-        "sender@example.com",
-        "--to",
-        "alice@localhost",
-        "--cc",
-        "carol@localhost",
-        "--subject",
-        "LMTP",
-        "--text",
-        &big,
-    ]);
-    assert_eq!(code, 0, "{json}");
-    let accepted: Vec<&str> = json["delivery"]["accepted"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["recipient"].as_str().unwrap())
-        .collect();
-    assert_eq!(accepted, ["alice@localhost", "carol@localhost"], "{json}");
-    assert_eq!(json["refused"][0]["recipient"], "carol@localhost", "{json}");
-    assert_eq!(json["refused"][0]["code"], 552, "{json}");
-    assert_eq!(dovecot.delivered_to("alice"), 1);
+    for (n, wasi) in BUILDS.iter().enumerate() {
+        let (code, json) = run(
+            wasi,
+            &[
+                "--server",
+                &addr,
+                "--lmtp",
+                "--from",
+                "sender@example.com",
+                "--to",
+                "alice@localhost",
+                "--cc",
+                "carol@localhost",
+                "--subject",
+                "LMTP",
+                "--text",
+                &big,
+            ],
+        );
+        assert_eq!(code, 0, "{wasi}: {json}");
+        let accepted = accepted(&json);
+        assert_eq!(accepted, ["alice@localhost", "carol@localhost"], "{json}");
+        assert_eq!(json["refused"][0]["recipient"], "carol@localhost", "{json}");
+        assert_eq!(json["refused"][0]["code"], 552, "{json}");
+        assert_eq!(dovecot.delivered_to("alice"), n + 1, "{wasi}");
+    }
 }

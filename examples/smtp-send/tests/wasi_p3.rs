@@ -304,29 +304,6 @@ fn p3_connections_run_in_one_instance() {
     assert_eq!(server.wait_messages(210).len(), 210);
 }
 
-/// The one-instance path refuses what it cannot do instead of running another path:
-/// the mailer's flags (the WASI 0.3 build has no mailer) are a usage error.
-#[cfg(feature = "p3")]
-#[test]
-fn p3_connections_refuse_the_mailer_flags() {
-    let (code, json) = run_p3(
-        "127.0.0.1:9",
-        &[
-            "--to",
-            "b@example.com",
-            "--subject",
-            "s",
-            "--count",
-            "4",
-            "--connections",
-            "2",
-        ],
-    );
-    assert_eq!(code, 2, "{json}");
-    assert_eq!(json["ok"], false);
-    assert_eq!(json["sent"], 0);
-}
-
 /// Eight clients in one instance against a private Postfix that lets two connections
 /// in at once (the rest get 421): the failed connections report 0 and `connect-error`
 /// 421, the others their 5, `sent` is the sum, `ok` is false, the exit status 1, and
