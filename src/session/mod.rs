@@ -921,7 +921,7 @@ impl Session {
     /// The clock reached `now`: past the deadline, the reply never came whole.
     pub fn handle_timeout(&mut self, now: u64) {
         if self.deadline.is_some_and(|d| now >= d) {
-            let secs = self.config.timeout_ns as f64 / 1e9;
+            let secs = seconds(self.config.timeout_ns);
             self.fail(SmtpError::Timeout(format!(
                 "no complete reply from the server within {secs} s"
             )));
@@ -1105,6 +1105,18 @@ impl Session {
             }
         }
     }
+}
+
+/// `ns` nanoseconds as decimal seconds, as `f64`'s `Display` writes them ("0.5", "30",
+/// "1.25"), in integers: the one float this crate formatted pulled 12 KB of float
+/// formatting into the component.
+fn seconds(ns: u64) -> String {
+    let (whole, frac) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:09}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
 #[cfg(test)]

@@ -237,3 +237,21 @@ fn bdat_in_cleartext_data_over_tls() {
         assert_eq!(answers.contains(&Answer::Data), tls, "{answers:?}");
     }
 }
+
+proptest::proptest! {
+    /// The timeout's seconds read as `f64`'s `Display` writes them (the text of the
+    /// reply-timeout error did not change when the float formatting went).
+    #[test]
+    fn seconds_are_written_as_f64_writes_them(ns in 0u64..1_000_000_000_000_000) {
+        proptest::prop_assert_eq!(super::seconds(ns), format!("{}", ns as f64 / 1e9));
+    }
+}
+
+#[test]
+fn seconds_of_round_and_fractional_timeouts() {
+    assert_eq!(super::seconds(0), "0");
+    assert_eq!(super::seconds(30_000_000_000), "30");
+    assert_eq!(super::seconds(500_000_000), "0.5");
+    assert_eq!(super::seconds(1_250_000_000), "1.25");
+    assert_eq!(super::seconds(1), "0.000000001");
+}
