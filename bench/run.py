@@ -319,6 +319,9 @@ def wasi_run(wasi, port, n, conns, file):
     res = json.loads(out)
     if not res.get("ok") or res.get("sent") != n:
         raise RuntimeError(f"smtp-send --wasi {wasi}: {out.strip()[:300]}")
+    # The WASI 0.3 rows are about ONE instance holding every session.
+    if wasi == "p3" and res.get("instances") != 1:
+        raise RuntimeError(f"smtp-send --wasi p3 used {res.get('instances')} instances")
     return res["elapsed_ms"] / 1000.0, wall, res.get("peak_rss_bytes") or rss
 
 
