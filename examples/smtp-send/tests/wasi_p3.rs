@@ -17,6 +17,21 @@ fn run_p3(server: &str, rest: &[&str]) -> (i32, serde_json::Value) {
     run(&args)
 }
 
+/// `run_p3` sending `file` from a@example.com to b@example.com, then `rest`.
+#[cfg(feature = "p3")]
+fn send_file_p3(server: &str, file: &str, rest: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec![
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--message",
+        file,
+    ];
+    args.extend_from_slice(rest);
+    run_p3(server, &args)
+}
+
 #[cfg(feature = "p3")]
 fn message_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {
     let path = dir.path().join("m.eml");
@@ -72,19 +87,7 @@ fn p3_sends_a_large_message_three_times() {
     }
     let file = message_file(&dir, &bytes);
     let addr = server.addr();
-    let (code, json) = run_p3(
-        &addr,
-        &[
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--message",
-            &file,
-            "--count",
-            "3",
-        ],
-    );
+    let (code, json) = send_file_p3(&addr, &file, &["--count", "3"]);
     assert_eq!(code, 0, "{json}");
     let stored = server.wait_messages(3);
     assert_eq!(stored.len(), 3);
@@ -258,21 +261,7 @@ fn p3_connections_run_in_one_instance() {
             .to_vec();
     let file = message_file(&dir, &bytes);
     let addr = server.addr();
-    let (code, json) = run_p3(
-        &addr,
-        &[
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--message",
-            &file,
-            "--count",
-            "200",
-            "--connections",
-            "10",
-        ],
-    );
+    let (code, json) = send_file_p3(&addr, &file, &["--count", "200", "--connections", "10"]);
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["ok"], true);
     assert_eq!(json["sent"], 200);
